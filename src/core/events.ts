@@ -1,0 +1,31 @@
+import type { SessionIssue } from '../errors.js'
+
+/**
+ * A security or lifecycle event, for logging and attack detection (OWASP session attack
+ * detection). `idHash` is a salted hash of the session id: it correlates events without exposing
+ * an id that could be replayed.
+ */
+export type SessionEvent =
+  /** A session cookie whose signature matches none of the secrets (tampering, or a removed secret). */
+  | { readonly type: 'invalid_signature' }
+  /** A validly signed id that does not pass the id format check; no store lookup was made. */
+  | { readonly type: 'malformed_id' }
+  /** A validly signed id the store does not know (expired, destroyed, or never issued). */
+  | { readonly type: 'unknown_id'; readonly idHash: string }
+  /** A stored record failed the schema; `issues` says why. */
+  | { readonly type: 'invalid_data'; readonly idHash: string; readonly issues: readonly SessionIssue[] }
+  /** A stored record was larger than `maxSessionBytes`. */
+  | { readonly type: 'too_large'; readonly idHash: string; readonly bytes: number }
+  /** A session past its idle expiry (`cookie.expires`) was presented. */
+  | { readonly type: 'expired_idle'; readonly idHash: string }
+  /** A session past `absoluteTimeout` was presented. */
+  | { readonly type: 'expired_absolute'; readonly idHash: string }
+  /** A write for a session destroyed by another request was dropped (logout stays final). */
+  | { readonly type: 'resurrection_blocked'; readonly idHash: string }
+  /** One flash message failed its schema and was dropped. */
+  | { readonly type: 'invalid_flash'; readonly idHash: string; readonly kind: string; readonly issues: readonly SessionIssue[] }
+  /** A store call failed or timed out. */
+  | { readonly type: 'store_error'; readonly operation: string; readonly error: unknown }
+
+/** The `type` of a {@link SessionEvent}. */
+export type SessionEventType = SessionEvent['type']

@@ -1,0 +1,38 @@
+import './express/augment.js'
+
+export type { CookieOption, CookieOptions, SessionCookie } from './cookie/types.js'
+export type { SessionEvent, SessionEventType } from './core/events.js'
+export type {
+  RegenerateOptions,
+  SessionCallback,
+  SessionMembers,
+  TypedSession,
+} from './core/session-type.js'
+export { isSessionError, SessionError } from './errors.js'
+export type { SessionErrorCode, SessionIssue } from './errors.js'
+export type {
+  ExpressSessionStoreLike,
+  InvalidPolicy,
+  InvalidRepair,
+  SessionOptions,
+  StoreOption,
+} from './options.js'
+export type {
+  FlashFunction,
+  Register,
+  RegisteredData,
+  RegisteredFlash,
+  RegisteredSession,
+  SessionMiddleware,
+} from './register.js'
+export type {
+  FlashOption,
+  FlashValues,
+  Jsonify,
+  ReservedKey,
+  SchemaCheck,
+  SchemaInput,
+  SchemaOutput,
+} from './schema/check.js'
+export { session } from './session.js'
+export type { SessionPatch, SessionRecord, SessionStore, StoredCookie } from './stores/types.js'

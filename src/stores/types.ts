@@ -1,0 +1,63 @@
+/**
+ * What a store keeps for one session: the session data keys at the top level, plus a `cookie`
+ * object (and `flash` when messages are pending). This is express-session's stored shape, so stores
+ * written for it (connect-redis, connect-pg-simple, ...) compute their TTL from `cookie.expires`.
+ */
+export interface SessionRecord {
+  [key: string]: unknown
+  cookie: StoredCookie
+}
+
+/** The `cookie` object inside a stored record (express-session's `Cookie#toJSON()` shape). */
+export interface StoredCookie {
+  /** The `maxAge` the cookie was created with, in milliseconds; `null` for a browser-session cookie. */
+  originalMaxAge: number | null
+  /** When the session expires, as an ISO string (a `Date` before serialization); `null` for none. */
+  expires: string | Date | null
+  [key: string]: unknown
+}
+
+/**
+ * The changes one request made to a session: keys to set, keys to delete. A store that implements
+ * {@link SessionStore.patch} applies them atomically on top of the record as it stands, so two
+ * requests that change different keys of one session never overwrite each other.
+ */
+export interface SessionPatch {
+  /** Data keys (and `flash`) to set to these values. */
+  readonly set: Readonly<Record<string, unknown>>
+  /** Data keys (and `flash`) to delete. */
+  readonly unset: readonly string[]
+  /** The new `cookie` object (expiry moves with every write). */
+  readonly cookie: StoredCookie
+}
+
+/**
+ * The native, Promise-based store contract. `get` returns `unknown` on purpose: typed-session
+ * validates whatever comes back, so a store never has to be trusted. Stores written for
+ * express-session (callback style) are adapted automatically; implement this interface for a new
+ * store.
+ *
+ * Every method may reject; typed-session turns a rejection (or no answer within `storeTimeout`)
+ * into an `ERR_SESSION_STORE` error passed to `next`.
+ */
+export interface SessionStore {
+  /**
+   * The record stored under `id`, or `null`/`undefined` when there is none or it has expired.
+   * May return the record as a JSON string; typed-session parses and validates it.
+   */
+  get(id: string): Promise<unknown>
+  /** Create or replace the record under `id`. Expire it at `record.cookie.expires`. */
+  set(id: string, record: SessionRecord): Promise<void>
+  /** Delete the record under `id`; deleting a missing record succeeds. */
+  destroy(id: string): Promise<void>
+  /**
+   * Optional: extend the life of the record under `id` to `record.cookie.expires` without
+   * rewriting its data. Must not create a record that does not exist.
+   */
+  touch?(id: string, record: SessionRecord): Promise<void>
+  /**
+   * Optional: atomically apply `patch` to the record under `id`. Resolves `false` (and writes
+   * nothing) when no record exists, so a session destroyed meanwhile is never written back.
+   */
+  patch?(id: string, patch: SessionPatch): Promise<boolean>
+}
