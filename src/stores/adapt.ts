@@ -1,0 +1,268 @@
+import { SessionError } from '../errors.js'
+import { MemoryStore } from './memory.js'
+import type { SessionPatch, SessionRecord, SessionStore } from './types.js'
+
+/**
+ * Brand for native stores. A store that implements {@link SessionStore} (Promise methods, no
+ * callbacks) can set `[nativeStore] = true` to be called exactly as written. Without it,
+ * typed-session tells native from callback stores by arity: a method that declares a callback
+ * parameter (`get(id, cb)`, `set(id, sess, cb)`...) is called with one.
+ *
+ * @example
+ * ```ts
+ * class MyStore implements SessionStore {
+ *   readonly [nativeStore] = true
+ *   async get(id: string) { ... }
+ * }
+ * ```
+ */
+export const nativeStore: unique symbol = Symbol.for('typed-session.native-store')
+
+/** A store turned into the native contract by {@link toSessionStore}. */
+export interface AdaptedStore extends SessionStore {
+  /**
+   * `false` after the store emitted `disconnect` and until it emits `connect`. Calls made
+   * meanwhile wait for `connect` (within the timeout); this flag is for health checks.
+   */
+  readonly ready: boolean
+}
+
+/** Options of {@link toSessionStore}. */
+export interface AdaptOptions {
+  /**
+   * Milliseconds one store call may take, waiting for `connect` included, before it rejects with
+   * `ERR_SESSION_STORE`. Not applied to the in-process {@link MemoryStore}.
+   */
+  timeoutMs: number
+}
+
+type Method = 'get' | 'set' | 'destroy' | 'touch' | 'patch'
+type StoreFunction = (...args: unknown[]) => unknown
+
+// Position of the callback parameter of each express-session store method.
+const CALLBACK_INDEX: Readonly<Record<Method, number>> = {
+  get: 1,
+  set: 2,
+  destroy: 1,
+  touch: 2,
+  patch: 2,
+}
+
+/**
+ * Turn any store into the native Promise contract, bounding every call by `timeoutMs`.
+ *
+ * Accepts native stores and every express-session store (classes extending express-session's
+ * `Store` or plain objects): callbacks called synchronously, twice, or never; methods that return a
+ * promise as well as (connect-redis 9) or instead of calling back; synchronous throws; `ENOENT`
+ * from `get` (not found); `connect` / `disconnect` events (calls wait for `connect`, then fail,
+ * never silently skip the session). Every call settles exactly once; a late answer is ignored.
+ * The {@link MemoryStore} is called directly: it answers in-process and cannot hang.
+ *
+ * @throws {SessionError} `ERR_SESSION_OPTIONS` when `store` lacks `get`, `set` or `destroy`, or
+ * `timeoutMs` is not a positive number.
+ * @example
+ * ```ts
+ * const store = toSessionStore(new RedisStore({ client }), { timeoutMs: 5000 })
+ * const record = await store.get(id) // rejects with ERR_SESSION_STORE after 5 s of silence
+ * ```
+ */
+export function toSessionStore(store: unknown, options: AdaptOptions): AdaptedStore {
+  const { timeoutMs } = options
+  if (!(typeof timeoutMs === 'number' && timeoutMs > 0 && timeoutMs <= 2_147_483_647)) {
+    throw new SessionError(
+      'ERR_SESSION_OPTIONS',
+      '`storeTimeout` must be a number of milliseconds between 1 and 2147483647',
+    )
+  }
+  if (!isStoreLike(store)) {
+    throw new SessionError(
+      'ERR_SESSION_OPTIONS',
+      '`store` must be an object with `get`, `set` and `destroy` methods (a native SessionStore or an express-session store)',
+    )
+  }
+  if (store instanceof MemoryStore) return memoryStore(store)
+  return new CallingAdapter(store, timeoutMs).toStore()
+}
+
+/** The in-process store, without timers: the benchmark's hot path. */
+function memoryStore(store: MemoryStore): AdaptedStore {
+  return {
+    ready: true,
+    get: (id) => store.get(id),
+    set: (id, record) => store.set(id, record),
+    destroy: (id) => store.destroy(id),
+    touch: (id, record) => store.touch(id, record),
+    patch: (id, patch) => store.patch(id, patch),
+  }
+}
+
+/** Calls one store, with the timeout, the connection state and the answer-once rule. */
+class CallingAdapter {
+  readonly #store: Record<string, unknown>
+  readonly #timeoutMs: number
+  readonly #branded: boolean
+  readonly #name: string
+  #ready = true
+  // Calls waiting for `connect`: one Set for the store, never a listener per call.
+  readonly #waiting = new Set<() => void>()
+
+  constructor(store: Record<string, unknown>, timeoutMs: number) {
+    this.#store = store
+    this.#timeoutMs = timeoutMs
+    const brand = (store as { [nativeStore]?: unknown })[nativeStore]
+    this.#branded = brand !== undefined && brand !== false
+    this.#name = storeName(store)
+    const on = store.on
+    if (typeof on === 'function') {
+      on.call(store, 'disconnect', () => {
+        this.#ready = false
+      })
+      on.call(store, 'connect', () => {
+        this.#ready = true
+        const waiting = [...this.#waiting]
+        this.#waiting.clear()
+        for (const start of waiting) start()
+      })
+    }
+  }
+
+  toStore(): AdaptedStore {
+    const adapter = this
+    const store = this.#store
+    const out: AdaptedStore = {
+      get ready(): boolean {
+        return adapter.#ready
+      },
+      get: (id: string) => this.call('get', [id]),
+      set: (id: string, record: SessionRecord) => this.call('set', [id, record]) as Promise<void>,
+      destroy: (id: string) => this.call('destroy', [id]) as Promise<void>,
+    }
+    if (typeof store.touch === 'function') {
+      out.touch = (id: string, record: SessionRecord) =>
+        this.call('touch', [id, record]) as Promise<void>
+    }
+    // `patch` is not part of express-session's contract: only a native store's patch is trusted
+    // to mean "apply atomically, false when missing".
+    if (typeof store.patch === 'function' && (this.#branded || fnLength(store.get) < 2)) {
+      out.patch = (id: string, patch: SessionPatch) =>
+        this.call('patch', [id, patch]).then((applied) => applied === true)
+    }
+    return out
+  }
+
+  call(method: Method, args: unknown[]): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      let settled = false
+      let waitingStart: (() => void) | undefined
+      const timer = setTimeout(() => {
+        const wasWaiting = waitingStart !== undefined
+        if (waitingStart !== undefined) this.#waiting.delete(waitingStart)
+        settle(
+          new SessionError(
+            'ERR_SESSION_STORE',
+            wasWaiting
+              ? `Session store ${this.#name} is disconnected: no \`connect\` event within ${this.#timeoutMs} ms (${method})`
+              : `Session store ${this.#name}.${method} did not answer within ${this.#timeoutMs} ms`,
+          ),
+        )
+      }, this.#timeoutMs)
+
+      function settle(err: unknown, value?: unknown): void {
+        if (settled) return
+        settled = true
+        clearTimeout(timer)
+        if (err === undefined) resolve(value)
+        else reject(err)
+      }
+
+      const fail = (cause: unknown): void => settle(this.#error(method, cause))
+      const callback = (err?: unknown, value?: unknown): void => {
+        if (err === null || err === undefined || err === false) settle(undefined, value)
+        else if (method === 'get' && isNotFound(err)) settle(undefined, null)
+        else fail(err)
+      }
+
+      const start = (): void => {
+        waitingStart = undefined
+        if (settled) return
+        const fn = this.#store[method] as StoreFunction
+        const declaresCallback = !this.#branded && fn.length > CALLBACK_INDEX[method]
+        let result: unknown
+        try {
+          result = this.#branded
+            ? fn.apply(this.#store, args)
+            : fn.apply(this.#store, [...args, callback])
+        } catch (err) {
+          fail(err)
+          return
+        }
+        if (isThenable(result)) {
+          // connect-redis 9 both calls back and returns a promise: the callback is authoritative for
+          // a method that declares one (a promise may resolve before a callback inside it fires);
+          // a rejection is always an answer, and handling it means no unhandled rejection.
+          result.then(
+            (value) => {
+              if (!declaresCallback) settle(undefined, value)
+            },
+            (err: unknown) => fail(err ?? new Error('store promise rejected')),
+          )
+        } else if (!declaresCallback && (this.#branded || result !== undefined)) {
+          settle(undefined, result)
+        }
+      }
+
+      if (this.#ready) start()
+      else {
+        waitingStart = start
+        this.#waiting.add(start)
+      }
+    })
+  }
+
+  #error(method: Method, cause: unknown): SessionError {
+    const code =
+      typeof cause === 'object' &&
+      cause !== null &&
+      typeof (cause as { code?: unknown }).code === 'string'
+        ? ` (${(cause as { code: string }).code})`
+        : ''
+    // The store's own message stays in `cause`: it may name the key (and so the session id).
+    return new SessionError(
+      'ERR_SESSION_STORE',
+      `Session store ${this.#name}.${method} failed${code}`,
+      {
+        cause,
+      },
+    )
+  }
+}
+
+function isStoreLike(store: unknown): store is Record<string, unknown> {
+  if (typeof store !== 'object' || store === null) return false
+  const s = store as Record<string, unknown>
+  return (
+    typeof s.get === 'function' && typeof s.set === 'function' && typeof s.destroy === 'function'
+  )
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  )
+}
+
+/** express-session treats `ENOENT` from `get` as "no session" (file-based stores use it). */
+function isNotFound(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'ENOENT'
+}
+
+function fnLength(fn: unknown): number {
+  return typeof fn === 'function' ? fn.length : 0
+}
+
+function storeName(store: object): string {
+  const name = (store as { constructor?: { name?: unknown } }).constructor?.name
+  return typeof name === 'string' && name !== '' && name !== 'Object' ? name : 'store'
+}

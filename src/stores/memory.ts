@@ -1,0 +1,348 @@
+import { SessionError } from '../errors.js'
+import { Store, type StoreCallback } from './store.js'
+import type { SessionPatch, SessionRecord, SessionStore, StoredCookie } from './types.js'
+
+/** Options of {@link MemoryStore}. */
+export interface MemoryStoreOptions {
+  /**
+   * Most sessions kept. Beyond it the least recently used session (read, written or touched) is
+   * evicted, so a stream of one-shot visitors cannot grow the process without bound.
+   * @default 10000
+   */
+  max?: number | undefined
+  /**
+   * How often, in milliseconds, expired sessions are swept in the background (an `unref()`'d
+   * interval: it never keeps the process alive). `0` turns the sweeper off; expired sessions are
+   * then still never returned, and are dropped when read or evicted.
+   * @default 60000
+   */
+  checkPeriodMs?: number | undefined
+}
+
+// The stored form of one session is a single string, the cheapest thing a Map can hold:
+//   13 digits of expiry (ms since the epoch, 0 = none) + 1 tag char + body.
+// The tag is the index of the cookie's other attributes (`originalMaxAge`, `path`, `httpOnly`...)
+// in a small table shared by every session, because those are the same for nearly all sessions;
+// INLINE_COOKIE means the cookie JSON is in the body, before a NUL (JSON.stringify never emits a
+// raw NUL). The body ends with the JSON of the data keys. `get` rebuilds the record JSON around it.
+const EXPIRY_DIGITS = 13
+const MAX_EXPIRY_MS = 9_999_999_999_999
+const HEADER_LENGTH = EXPIRY_DIGITS + 1
+const INLINE_COOKIE = 0xffff
+// Apps have a handful of cookie shapes (one per maxAge used); the cap only matters for an app that
+// gives every session its own maxAge, whose cookies then go inline.
+const MAX_COOKIE_SHAPES = 1024
+const DEFAULT_MAX = 10_000
+const DEFAULT_CHECK_PERIOD_MS = 60_000
+// Read by the store adapter: this store answers in-process, so it is called without a timeout.
+const NATIVE_STORE: unique symbol = Symbol.for('typed-session.native-store')
+
+/**
+ * The embedded default store: bounded, swept, and cheaper per session than express-session's
+ * MemoryStore. Sessions live in this process only (lost on restart, not shared between processes):
+ * use Redis or PostgreSQL in production.
+ *
+ * It implements the native {@link SessionStore} contract (Promise methods, atomic `patch`) and,
+ * when given a callback, express-session's callback contract (`get/set/destroy/touch/all/length/
+ * clear`), so it can replace express-session's `MemoryStore` in existing code. Values are kept as
+ * JSON strings: two requests never share an object.
+ *
+ * @example
+ * ```ts
+ * const store = new MemoryStore({ max: 50_000, checkPeriodMs: 30_000 })
+ * app.use(session({ schema, secret, store }))
+ * ```
+ */
+export class MemoryStore extends Store implements SessionStore {
+  /** Marks this store as native and in-process for the adapter (no callback, no timeout). */
+  readonly [NATIVE_STORE]: 'memory' = 'memory'
+  readonly #max: number
+  readonly #entries = new Map<string, string>()
+  readonly #cookieShapes: string[] = []
+  readonly #cookieShapeIndex = new Map<string, number>()
+  #sweeper: NodeJS.Timeout | undefined
+
+  /**
+   * @throws {SessionError} `ERR_SESSION_OPTIONS` when `max` is not a positive integer or
+   * `checkPeriodMs` is not a non-negative finite number.
+   */
+  constructor(options: MemoryStoreOptions = {}) {
+    super()
+    const max = options.max ?? DEFAULT_MAX
+    const checkPeriodMs = options.checkPeriodMs ?? DEFAULT_CHECK_PERIOD_MS
+    if (!Number.isSafeInteger(max) || max < 1) {
+      throw new SessionError('ERR_SESSION_OPTIONS', 'MemoryStore: `max` must be a positive integer')
+    }
+    if (!Number.isFinite(checkPeriodMs) || checkPeriodMs < 0) {
+      throw new SessionError(
+        'ERR_SESSION_OPTIONS',
+        'MemoryStore: `checkPeriodMs` must be a number of milliseconds >= 0',
+      )
+    }
+    this.#max = max
+    if (checkPeriodMs > 0) {
+      this.#sweeper = setInterval(() => this.prune(), checkPeriodMs)
+      this.#sweeper.unref()
+    }
+  }
+
+  /** Number of records held, including expired ones the sweeper has not removed yet. */
+  get size(): number {
+    return this.#entries.size
+  }
+
+  /**
+   * The record under `id` as a JSON string (parse it yourself), or `undefined` when there is none
+   * or it has expired. With a callback (express-session style) it passes the parsed record.
+   */
+  get(id: string): Promise<string | undefined>
+  get(id: string, callback: StoreCallback<SessionRecord | undefined>): void
+  get(
+    id: string,
+    callback?: StoreCallback<SessionRecord | undefined>,
+  ): Promise<string | undefined> | undefined {
+    const json = this.#read(id)
+    if (callback === undefined) return Promise.resolve(json)
+    process.nextTick(callback, null, json === undefined ? undefined : JSON.parse(json))
+    return undefined
+  }
+
+  /**
+   * Create or replace the record under `id`. A record whose `cookie.expires` is in the past is
+   * deleted instead. Rejects (or calls back) with the `JSON.stringify` error for data that is not
+   * JSON (a `BigInt`, a cycle).
+   */
+  set(id: string, record: SessionRecord): Promise<void>
+  set(id: string, record: SessionRecord, callback: (err?: unknown) => void): void
+  set(
+    id: string,
+    record: SessionRecord,
+    callback?: (err?: unknown) => void,
+  ): Promise<void> | undefined {
+    return answer(() => {
+      const value = this.#encode(record.cookie, dataJson(record))
+      this.#write(id, value)
+    }, callback)
+  }
+
+  /** Delete the record under `id` (a missing record is fine). */
+  destroy(id: string): Promise<void>
+  destroy(id: string, callback: (err?: unknown) => void): void
+  destroy(id: string, callback?: (err?: unknown) => void): Promise<void> | undefined {
+    return answer(() => {
+      this.#entries.delete(id)
+    }, callback)
+  }
+
+  /**
+   * Replace the cookie (and so the expiry) of the record under `id`, keeping its data. Does
+   * nothing when there is no record: touch never creates a session.
+   */
+  touch(id: string, record: SessionRecord): Promise<void>
+  touch(id: string, record: SessionRecord, callback: (err?: unknown) => void): void
+  touch(
+    id: string,
+    record: SessionRecord,
+    callback?: (err?: unknown) => void,
+  ): Promise<void> | undefined {
+    return answer(() => {
+      const current = this.#live(id)
+      if (current !== undefined) this.#write(id, this.#encode(record.cookie, bodyData(current)))
+    }, callback)
+  }
+
+  /**
+   * Apply `patch` to the record under `id` in one step (nothing can run in between in this
+   * process): set and unset keys on the record as it stands, replace the cookie. Resolves `false`
+   * and writes nothing when there is no record, so a destroyed session is never resurrected.
+   */
+  patch(id: string, patch: SessionPatch): Promise<boolean> {
+    try {
+      const current = this.#live(id)
+      if (current === undefined) return Promise.resolve(false)
+      const data = JSON.parse(bodyData(current)) as Record<string, unknown>
+      for (const key of patch.unset) delete data[key]
+      for (const key of Object.keys(patch.set)) {
+        // defineProperty, not assignment: `data.__proto__ = v` would swap the prototype
+        // (prototype pollution) instead of setting a key.
+        Object.defineProperty(data, key, {
+          value: patch.set[key],
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        })
+      }
+      this.#write(id, this.#encode(patch.cookie, JSON.stringify(data)))
+      return Promise.resolve(true)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  /** Every live record, by id (express-session's `all`). */
+  all(): Promise<Record<string, SessionRecord>>
+  all(callback: StoreCallback<Record<string, SessionRecord>>): void
+  all(
+    callback?: StoreCallback<Record<string, SessionRecord>>,
+  ): Promise<Record<string, SessionRecord>> | undefined {
+    return answer(() => {
+      this.prune()
+      const out: Record<string, SessionRecord> = Object.create(null)
+      for (const [id, value] of this.#entries) out[id] = JSON.parse(this.#decode(value))
+      return out
+    }, callback)
+  }
+
+  /** Number of live records (express-session's `length`). */
+  length(): Promise<number>
+  length(callback: StoreCallback<number>): void
+  length(callback?: StoreCallback<number>): Promise<number> | undefined {
+    return answer(() => {
+      this.prune()
+      return this.#entries.size
+    }, callback)
+  }
+
+  /** Delete every record. */
+  clear(): Promise<void>
+  clear(callback: (err?: unknown) => void): void
+  clear(callback?: (err?: unknown) => void): Promise<void> | undefined {
+    return answer(() => {
+      this.#entries.clear()
+    }, callback)
+  }
+
+  /** Remove every expired record now (the sweeper calls this every `checkPeriodMs`). */
+  prune(): void {
+    const now = Date.now()
+    for (const [id, value] of this.#entries) {
+      if (isExpired(value, now)) this.#entries.delete(id)
+    }
+  }
+
+  /** Stop the background sweeper. The store keeps working; expired records go when read. */
+  close(): void {
+    clearInterval(this.#sweeper)
+    this.#sweeper = undefined
+  }
+
+  /** Same as {@link MemoryStore.close}, for `using store = new MemoryStore()`. */
+  [Symbol.dispose](): void {
+    this.close()
+  }
+
+  /** The live stored string under `id`, bumped to most recently used; expired ones are dropped. */
+  #live(id: string): string | undefined {
+    const value = this.#entries.get(id)
+    if (value === undefined) return undefined
+    this.#entries.delete(id)
+    if (isExpired(value, Date.now())) return undefined
+    this.#entries.set(id, value)
+    return value
+  }
+
+  #read(id: string): string | undefined {
+    const value = this.#live(id)
+    return value === undefined ? undefined : this.#decode(value)
+  }
+
+  #write(id: string, value: string): void {
+    this.#entries.delete(id)
+    if (isExpired(value, Date.now())) return
+    this.#entries.set(id, value)
+    // A Map iterates in insertion order and every use re-inserts, so the first key is the least
+    // recently used one.
+    while (this.#entries.size > this.#max) {
+      const oldest = this.#entries.keys().next()
+      if (oldest.done === true) break
+      this.#entries.delete(oldest.value)
+    }
+  }
+
+  #encode(cookie: StoredCookie | undefined, data: string): string {
+    const { expires, ...attributes } = (cookie ?? {}) as Partial<StoredCookie>
+    const header = String(expiryMs(expires)).padStart(EXPIRY_DIGITS, '0')
+    const attributesJson = JSON.stringify(attributes)
+    const shape = this.#shapeOf(attributesJson)
+    return shape === INLINE_COOKIE
+      ? `${header}${String.fromCharCode(INLINE_COOKIE)}${attributesJson}\u0000${data}`
+      : header + String.fromCharCode(shape) + data
+  }
+
+  #shapeOf(attributesJson: string): number {
+    const known = this.#cookieShapeIndex.get(attributesJson)
+    if (known !== undefined) return known
+    if (this.#cookieShapes.length >= MAX_COOKIE_SHAPES) return INLINE_COOKIE
+    this.#cookieShapes.push(attributesJson)
+    this.#cookieShapeIndex.set(attributesJson, this.#cookieShapes.length - 1)
+    return this.#cookieShapes.length - 1
+  }
+
+  #decode(value: string): string {
+    const ms = readExpiry(value)
+    const attributes =
+      value.charCodeAt(EXPIRY_DIGITS) === INLINE_COOKIE
+        ? value.slice(HEADER_LENGTH, value.indexOf('\u0000', HEADER_LENGTH))
+        : this.#cookieShapes[value.charCodeAt(EXPIRY_DIGITS)]!
+    const data = bodyData(value)
+    const expires = ms === 0 ? 'null' : `"${new Date(ms).toISOString()}"`
+    return `{"cookie":{"expires":${expires}${attributes.length > 2 ? `,${attributes.slice(1)}` : '}'}${data.length > 2 ? `,${data.slice(1)}` : '}'}`
+  }
+}
+
+/** The JSON of the record without its `cookie`. */
+function dataJson(record: SessionRecord): string {
+  // Rest destructuring copies with CreateDataProperty, so an own `__proto__` key stays a key.
+  const { cookie: _cookie, ...data } = record
+  return JSON.stringify(data)
+}
+
+/** The data JSON at the end of a stored string. */
+function bodyData(value: string): string {
+  return value.charCodeAt(EXPIRY_DIGITS) === INLINE_COOKIE
+    ? value.slice(value.indexOf('\u0000', HEADER_LENGTH) + 1)
+    : value.slice(HEADER_LENGTH)
+}
+
+function expiryMs(expires: unknown): number {
+  if (expires === null || expires === undefined) return 0
+  const ms =
+    expires instanceof Date
+      ? expires.getTime()
+      : typeof expires === 'string'
+        ? Date.parse(expires)
+        : Number.NaN
+  // A cookie without a readable expiry is a browser-session cookie: kept until evicted.
+  if (Number.isNaN(ms)) return 0
+  // 0 means "no expiry", so an expiry at or before the epoch is stored as 1 ms: long expired.
+  return Math.min(Math.max(ms, 1), MAX_EXPIRY_MS)
+}
+
+function readExpiry(value: string): number {
+  let ms = 0
+  for (let i = 0; i < EXPIRY_DIGITS; i++) ms = ms * 10 + value.charCodeAt(i) - 48
+  return ms
+}
+
+function isExpired(value: string, now: number): boolean {
+  const ms = readExpiry(value)
+  return ms !== 0 && ms <= now
+}
+
+/**
+ * Run a synchronous store operation and answer the way the caller asked: a promise, or an
+ * express-session callback on the next tick (never synchronously, so callers see one order).
+ */
+function answer<T>(compute: () => T, callback?: StoreCallback<T>): Promise<T> | undefined {
+  let value: T
+  try {
+    value = compute()
+  } catch (err) {
+    if (callback === undefined) return Promise.reject(err)
+    process.nextTick(callback, err)
+    return undefined
+  }
+  if (callback === undefined) return Promise.resolve(value)
+  process.nextTick(callback, null, value)
+  return undefined
+}
