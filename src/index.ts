@@ -8,8 +8,8 @@ export type {
   SessionMembers,
   TypedSession,
 } from './core/session-type.js'
-export { isSessionError, SessionError } from './errors.js'
 export type { SessionErrorCode, SessionIssue } from './errors.js'
+export { isSessionError, SessionError } from './errors.js'
 export type {
   ExpressSessionStoreLike,
   InvalidPolicy,

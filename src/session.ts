@@ -1,13 +1,237 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { StandardSchemaV1 } from '@standard-schema/spec'
+import { resolveCookieSettings } from './cookie/settings.js'
+import type { SessionConfig } from './core/config.js'
+import { registryFor } from './core/registry.js'
+import { RequestSession } from './core/request-session.js'
+import { SessionError } from './errors.js'
 import type { SessionOptions } from './options.js'
 import type { SessionMiddleware } from './register.js'
 import type { FlashOption, FlashValues, SchemaCheck, SchemaOutput } from './schema/check.js'
+import { toSessionStore } from './stores/adapt.js'
+import { MemoryStore } from './stores/memory.js'
+
+/** Default store timeout: long enough for a slow network store, short enough to free a worker. */
+const DEFAULT_STORE_TIMEOUT_MS = 5_000
+/** Default record size limit: far above any sane session, far below what hurts a store. */
+const DEFAULT_MAX_SESSION_BYTES = 64 * 1024
+/** ASVS 5 11.2.3 / iron-session: an HMAC key needs at least 256 bits. */
+const MIN_SECRET_LENGTH = 32
+/** Placeholders copied from tutorials; in production they are as good as no secret (CWE-798). */
+const WELL_KNOWN_SECRETS = new Set([
+  'keyboard cat',
+  'secret',
+  'changeme',
+  'change-me',
+  'your-secret-key',
+  'complex_password_at_least_32_characters_long',
+])
+
+let warnedMemoryStore = false
 
 /**
- * Create the session middleware. (Implementation in progress.)
+ * Create the session middleware: a connect-style `(req, res, next)` function for Express 5,
+ * Express 4 or a bare `node:http` server.
+ *
+ * Every record loaded from the store is validated with `schema` before a handler sees it; a new
+ * session is the schema's parse of `{}`. Register the result once to type `req.session` in every
+ * handler.
+ *
+ * @throws `ERR_SESSION_OPTIONS` for bad options: no secret (or, in production, one shorter than 32
+ * characters or a well-known placeholder), a cookie setting that contradicts its prefix or could
+ * inject into the header, an invalid timeout. The schema itself is checked at compile time.
+ * @example
+ * ```ts
+ * const appSession = session({
+ *   schema: z.object({ views: z.number().int().default(0) }),
+ *   secret: process.env.SESSION_SECRET!,
+ *   cookie: { maxAge: 86_400_000 },
+ * })
+ * app.use(appSession)
+ * declare module 'typed-session' { interface Register { session: typeof appSession } }
+ * ```
  */
 export function session<TSchema extends StandardSchemaV1, const TFlash extends FlashOption = {}>(
   options: SessionOptions<TSchema, TFlash> & { schema: TSchema & SchemaCheck<TSchema, TFlash> },
 ): SessionMiddleware<SchemaOutput<TSchema>, FlashValues<TFlash>> {
-  throw new Error(`not implemented ${String(options)}`)
+  const config = resolveConfig(options)
+  const middleware = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    next: (err?: unknown) => void,
+  ): void => {
+    if ((req as { session?: unknown }).session !== undefined) {
+      // A second session middleware on the same request (two routers mounting it): keep the first.
+      next()
+      return
+    }
+    new RequestSession(config, req, res, next).start()
+  }
+  return Object.assign(middleware, { store: config.store }) as SessionMiddleware<
+    SchemaOutput<TSchema>,
+    FlashValues<TFlash>
+  >
+}
+
+function resolveConfig<TSchema extends StandardSchemaV1, TFlash extends FlashOption>(
+  options: SessionOptions<TSchema, TFlash>,
+): SessionConfig {
+  const fail = (message: string): never => {
+    throw new SessionError('ERR_SESSION_OPTIONS', `typed-session: ${message}`)
+  }
+  if (typeof options !== 'object' || options === null) fail('session() needs an options object')
+  const { schema } = options
+  if (
+    typeof schema !== 'object' ||
+    schema === null ||
+    typeof schema['~standard']?.validate !== 'function'
+  ) {
+    fail('schema must be a zod 4 schema or another Standard Schema')
+  }
+  const secrets = resolveSecrets(options.secret, fail)
+  const name = options.name ?? 'sid'
+  const cookieOption = options.cookie
+  const cookieSettings =
+    typeof cookieOption === 'function' ? undefined : resolveCookieSettings(name, cookieOption)
+  const storeTimeout = options.storeTimeout ?? DEFAULT_STORE_TIMEOUT_MS
+  if (!Number.isFinite(storeTimeout) || storeTimeout <= 0)
+    fail('storeTimeout must be a positive number of milliseconds')
+  const maxSessionBytes = options.maxSessionBytes ?? DEFAULT_MAX_SESSION_BYTES
+  if (!Number.isInteger(maxSessionBytes) || maxSessionBytes <= 0)
+    fail('maxSessionBytes must be a positive integer')
+  const { absoluteTimeout } = options
+  if (
+    absoluteTimeout !== undefined &&
+    (!Number.isFinite(absoluteTimeout) || absoluteTimeout <= 0)
+  ) {
+    fail('absoluteTimeout must be a positive number of milliseconds')
+  }
+  const maxAge = cookieSettings?.maxAge
+  if (absoluteTimeout !== undefined && maxAge !== undefined && maxAge > absoluteTimeout) {
+    fail('cookie.maxAge (idle timeout) cannot be longer than absoluteTimeout')
+  }
+  if (options.genid !== undefined && typeof options.genid !== 'function')
+    fail('genid must be a function')
+  const onInvalid = options.onInvalid ?? 'fresh'
+  if (onInvalid !== 'fresh' && onInvalid !== 'error' && typeof onInvalid !== 'function') {
+    fail("onInvalid must be 'fresh', 'error' or a function")
+  }
+  const unset = options.unset ?? 'keep'
+  if (unset !== 'keep' && unset !== 'destroy') fail("unset must be 'keep' or 'destroy'")
+
+  const userStore = options.store ?? new MemoryStore()
+  if (
+    options.store === undefined &&
+    process.env.NODE_ENV === 'production' &&
+    !options.allowMemoryStoreInProduction
+  ) {
+    if (!warnedMemoryStore) {
+      warnedMemoryStore = true
+      process.emitWarning(
+        'typed-session: the in-process MemoryStore is in use with NODE_ENV=production: sessions are lost on restart and not shared between processes. Pass a store (connect-redis, connect-pg-simple, ...) or allowMemoryStoreInProduction: true.',
+        { code: 'TYPED_SESSION_MEMORY_STORE' },
+      )
+    }
+  }
+  const store = toSessionStore(userStore, { timeoutMs: storeTimeout })
+  const flashSchemas = resolveFlash(options.flash, fail)
+  checkShape(schema, flashSchemas, fail)
+  return {
+    schema,
+    flashSchemas,
+    secrets,
+    name,
+    cookieOption,
+    cookieSettings,
+    store,
+    userStore,
+    registry: registryFor(userStore as object),
+    genid: options.genid,
+    proxy: options.proxy,
+    resave: options.resave ?? false,
+    rolling: options.rolling ?? false,
+    saveUninitialized: options.saveUninitialized ?? false,
+    unset,
+    onInvalid,
+    onEvent: options.onEvent,
+    absoluteTimeout,
+    maxSessionBytes,
+    saveOnServerError: options.saveOnServerError ?? false,
+  }
+}
+
+function resolveSecrets(secret: unknown, fail: (message: string) => never): string[] {
+  const list = typeof secret === 'string' ? [secret] : secret
+  if (!Array.isArray(list) || list.length === 0)
+    fail('a secret is required (a string, or a list: the first signs)')
+  const secrets = list as unknown[]
+  const production = process.env.NODE_ENV === 'production'
+  const seen = new Set<string>()
+  for (const value of secrets) {
+    if (typeof value !== 'string' || value.length === 0)
+      fail('every secret must be a non-empty string')
+    const text = value as string
+    if (seen.has(text)) fail('the secret list contains the same secret twice')
+    seen.add(text)
+    if (production && text.length < MIN_SECRET_LENGTH) {
+      fail(
+        `in production every secret must be at least ${MIN_SECRET_LENGTH} characters (use 32 random bytes)`,
+      )
+    }
+    if (production && WELL_KNOWN_SECRETS.has(text))
+      fail('the secret is a well-known placeholder; generate a random one')
+  }
+  return secrets as string[]
+}
+
+function resolveFlash(
+  flash: FlashOption | undefined,
+  fail: (message: string) => never,
+): Readonly<Record<string, StandardSchemaV1>> | undefined {
+  if (flash === undefined) return undefined
+  const shape = isObjectSchema(flash) ? flash.shape : flash
+  if (typeof shape !== 'object' || shape === null)
+    fail('flash must map each message kind to a schema')
+  const schemas: Record<string, StandardSchemaV1> = Object.create(null)
+  for (const [kind, schema] of Object.entries(shape)) {
+    if (typeof (schema as Partial<StandardSchemaV1>)?.['~standard']?.validate !== 'function') {
+      fail(`flash kind "${kind}" needs a schema (zod or another Standard Schema)`)
+    }
+    schemas[kind] = schema as StandardSchemaV1
+  }
+  return schemas
+}
+
+/** Reserved names, as the compile-time check has them; repeated at runtime for JavaScript users. */
+const RESERVED_KEYS = [
+  'id',
+  'cookie',
+  'flash',
+  'save',
+  'reload',
+  'regenerate',
+  'destroy',
+  'touch',
+  'resetMaxAge',
+]
+
+/** Where the schema shows its keys (zod's `shape`), check them against members and flash kinds. */
+function checkShape(
+  schema: StandardSchemaV1,
+  flashSchemas: Readonly<Record<string, StandardSchemaV1>> | undefined,
+  fail: (message: string) => never,
+): void {
+  const shape = (schema as { shape?: unknown }).shape
+  if (typeof shape !== 'object' || shape === null) return
+  for (const key of RESERVED_KEYS) {
+    if (Object.hasOwn(shape, key))
+      fail(`"${key}" is a session member name and cannot be a schema key`)
+  }
+  for (const kind of Object.keys(flashSchemas ?? {})) {
+    if (Object.hasOwn(shape, kind)) fail(`flash kind "${kind}" collides with a session data key`)
+  }
+}
+
+function isObjectSchema(value: object): value is { shape: Record<string, StandardSchemaV1> } {
+  return '~standard' in value && typeof (value as { shape?: unknown }).shape === 'object'
 }

@@ -13,7 +13,11 @@ export type SessionEvent =
   /** A validly signed id the store does not know (expired, destroyed, or never issued). */
   | { readonly type: 'unknown_id'; readonly idHash: string }
   /** A stored record failed the schema; `issues` says why. */
-  | { readonly type: 'invalid_data'; readonly idHash: string; readonly issues: readonly SessionIssue[] }
+  | {
+      readonly type: 'invalid_data'
+      readonly idHash: string
+      readonly issues: readonly SessionIssue[]
+    }
   /** A stored record was larger than `maxSessionBytes`. */
   | { readonly type: 'too_large'; readonly idHash: string; readonly bytes: number }
   /** A session past its idle expiry (`cookie.expires`) was presented. */
@@ -23,7 +27,12 @@ export type SessionEvent =
   /** A write for a session destroyed by another request was dropped (logout stays final). */
   | { readonly type: 'resurrection_blocked'; readonly idHash: string }
   /** One flash message failed its schema and was dropped. */
-  | { readonly type: 'invalid_flash'; readonly idHash: string; readonly kind: string; readonly issues: readonly SessionIssue[] }
+  | {
+      readonly type: 'invalid_flash'
+      readonly idHash: string
+      readonly kind: string
+      readonly issues: readonly SessionIssue[]
+    }
   /** A store call failed or timed out. */
   | { readonly type: 'store_error'; readonly operation: string; readonly error: unknown }
 

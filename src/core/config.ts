@@ -1,0 +1,34 @@
+import type { IncomingMessage } from 'node:http'
+import type { StandardSchemaV1 } from '@standard-schema/spec'
+import type { CookieSettings } from '../cookie/settings.js'
+import type { CookieOption } from '../cookie/types.js'
+import type { InvalidPolicy } from '../options.js'
+import type { SessionStore } from '../stores/types.js'
+import type { SessionEvent } from './events.js'
+import type { LiveRegistry } from './registry.js'
+
+/** `session()` options after defaults and checks: what every request reads. */
+export interface SessionConfig {
+  readonly schema: StandardSchemaV1
+  readonly flashSchemas: Readonly<Record<string, StandardSchemaV1>> | undefined
+  readonly secrets: readonly string[]
+  readonly name: string
+  readonly cookieOption: CookieOption | undefined
+  /** The checked settings when `cookie` is an object; `undefined` when it is a function. */
+  readonly cookieSettings: CookieSettings | undefined
+  readonly store: SessionStore
+  /** The store as the user passed it, for `req.sessionStore`. */
+  readonly userStore: unknown
+  readonly registry: LiveRegistry
+  readonly genid: ((req: IncomingMessage) => string) | undefined
+  readonly proxy: boolean | undefined
+  readonly resave: boolean
+  readonly rolling: boolean
+  readonly saveUninitialized: boolean
+  readonly unset: 'destroy' | 'keep'
+  readonly onInvalid: InvalidPolicy
+  readonly onEvent: ((event: SessionEvent) => void) | undefined
+  readonly absoluteTimeout: number | undefined
+  readonly maxSessionBytes: number
+  readonly saveOnServerError: boolean
+}

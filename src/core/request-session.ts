@@ -1,0 +1,915 @@
+import { createHash, randomBytes } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { TLSSocket } from 'node:tls'
+import { LiveCookie } from '../cookie/live-cookie.js'
+import { readCookie } from '../cookie/read.js'
+import { cookieSettingsFor } from '../cookie/settings.js'
+import { signId, verifyId } from '../cookie/signature.js'
+import { SessionError, type SessionIssue } from '../errors.js'
+import { validate } from '../schema/validate.js'
+import type { SessionRecord } from '../stores/types.js'
+import type { SessionConfig } from './config.js'
+import type { SessionEvent } from './events.js'
+import { type DroppedFlash, type FlashQueue, FlashState, loadFlash } from './flash.js'
+import { generateId, isValidId } from './id.js'
+import type { LiveEntry } from './registry.js'
+import { SessionObject, type SessionOwner } from './session-object.js'
+
+/** Keys of a stored record that are not session data. */
+const COOKIE_KEY = 'cookie'
+const FLASH_KEY = 'flash'
+
+/** Names a data key may not have: they would shadow a member or reach a prototype. */
+const FORBIDDEN_KEYS = new Set([
+  '__proto__',
+  'constructor',
+  'prototype',
+  'id',
+  'cookie',
+  'flash',
+  'save',
+  'reload',
+  'regenerate',
+  'destroy',
+  'touch',
+  'resetMaxAge',
+])
+
+/** Salt for the id hashes in events: per process, so hashes cannot be matched against a list of ids. */
+const EVENT_SALT = randomBytes(16)
+
+/** The request as the session sees it (Express adds `secure` and `originalUrl`). */
+type SessionRequest = IncomingMessage & {
+  session?: unknown
+  sessionID?: string
+  sessionStore?: unknown
+  flash?: unknown
+  secure?: boolean
+  originalUrl?: string
+}
+
+type EndArgs = Parameters<ServerResponse['end']>
+type WriteHeadArgs = Parameters<ServerResponse['writeHead']>
+
+/**
+ * One request's session, from the cookie to the store write: load, validate, expose on `req`,
+ * and commit before the response is released. The lifecycle decisions are small named methods
+ * (`shouldSave`, `shouldTouch`, `shouldSetCookie`), as in express-session.
+ */
+export class RequestSession implements SessionOwner {
+  readonly #config: SessionConfig
+  readonly #req: SessionRequest
+  readonly #res: ServerResponse
+  readonly #next: (err?: unknown) => void
+
+  id = ''
+  cookie!: LiveCookie
+  #object!: SessionObject
+  #flash!: FlashState
+  /** Per-key JSON of the data as last loaded or saved: what "changed" is measured against. */
+  #snapshot: Map<string, string> = new Map()
+  /** The shared in-process entry of a session that exists in the store. */
+  #entry: LiveEntry | undefined
+  #entryVersion = 0
+  /** The id the request's cookie carried (verified), if any. */
+  #presentedId: string | undefined
+  /** Whether a record for `id` exists in the store (loaded, or saved by this request). */
+  #persisted = false
+  /** Whether this request wrote the session data (so an expiring cookie must be resent). */
+  #wrote = false
+  #needsResign = false
+  #touched = false
+  #forceSave = false
+  /** Write the whole record (a repaired one), never a patch on top of what the store holds. */
+  #replace = false
+  #destroyed = false
+  #secureRequest = false
+  #cookieAllowed = true
+  #headerDone = false
+  #ended = false
+  #settings!: ReturnType<typeof cookieSettingsFor>
+
+  constructor(
+    config: SessionConfig,
+    req: SessionRequest,
+    res: ServerResponse,
+    next: (err?: unknown) => void,
+  ) {
+    this.#config = config
+    this.#req = req
+    this.#res = res
+    this.#next = next
+  }
+
+  /** Run the middleware for this request. */
+  start(): void {
+    const config = this.#config
+    const req = this.#req
+    try {
+      this.#settings = cookieSettingsFor(
+        config.name,
+        config.cookieOption,
+        config.cookieSettings,
+        req,
+      )
+    } catch (err) {
+      this.#next(err)
+      return
+    }
+    if (!pathMatches(req.originalUrl ?? req.url ?? '/', this.#settings.path)) {
+      this.#next()
+      return
+    }
+    this.#secureRequest = isSecure(req, config.proxy)
+    const secure = this.#settings.secure === 'auto' ? this.#secureRequest : this.#settings.secure
+    // A Secure cookie would be dropped on an insecure request, and the session saved for nothing
+    // (express-session #281: orphan records).
+    this.#cookieAllowed = !secure || this.#secureRequest
+
+    const value = readCookie(req, config.name)
+    const verified = value === undefined ? null : verifyId(value, config.secrets)
+    if (value !== undefined && verified === null) this.#emit({ type: 'invalid_signature' })
+    if (verified !== null && !isValidId(verified.id)) {
+      this.#emit({ type: 'malformed_id' })
+    } else if (verified !== null) {
+      this.#presentedId = verified.id
+      this.#needsResign = verified.secretIndex > 0
+      this.#load(verified.id).then(
+        (ready) => {
+          if (ready) this.#enter()
+        },
+        (err: unknown) => this.#fail(err),
+      )
+      return
+    }
+    const fresh = this.#fresh()
+    if (fresh === true) this.#enter()
+    else if (fresh !== false) fresh.then((ok) => ok && this.#enter())
+  }
+
+  // ---- SessionOwner: what req.session's members do --------------------------------------------
+
+  async save(from: SessionObject): Promise<void> {
+    this.#assertCurrent(from, 'save')
+    await this.#write()
+  }
+
+  async reload(from: SessionObject): Promise<void> {
+    this.#assertCurrent(from, 'reload')
+    if (!this.#persisted)
+      throw new SessionError(
+        'ERR_SESSION_MISUSE',
+        'typed-session: reload() on a session that was never saved',
+      )
+    const raw = await this.#config.store.get(this.id)
+    if (raw === undefined || raw === null) {
+      throw new SessionError(
+        'ERR_SESSION_DESTROYED',
+        'typed-session: the session no longer exists in the store',
+      )
+    }
+    const record = this.#parseRecord(raw)
+    const data = record === undefined ? undefined : await this.#validateData(record)
+    if (record === undefined || data === undefined) {
+      throw new SessionError(
+        'ERR_SESSION_INVALID',
+        'typed-session: the stored session no longer passes the schema',
+      )
+    }
+    this.cookie.restore(record.cookie)
+    for (const key of Object.keys(from)) delete (from as unknown as Record<string, unknown>)[key]
+    this.#assign(from, data)
+    this.#flash = new FlashState(await this.#loadFlash(record[FLASH_KEY]))
+    this.#snapshot = this.#takeSnapshot(from)
+  }
+
+  async regenerate(from: SessionObject, keep: readonly string[] | undefined): Promise<void> {
+    this.#assertCurrent(from, 'regenerate')
+    const kept: Record<string, unknown> = {}
+    for (const key of keep ?? []) {
+      if (Object.hasOwn(from, key)) kept[key] = (from as unknown as Record<string, unknown>)[key]
+    }
+    await this.#endStoredSession()
+    // Kept values go through the schema again: they start the new session, so they must be valid.
+    const input = { ...(await this.#defaults()), ...(JSON.parse(JSON.stringify(kept)) as object) }
+    const checked = await validate(this.#config.schema, input)
+    if (!checked.ok || !isPlainObject(checked.value)) {
+      throw new SessionError(
+        'ERR_SESSION_INVALID_DATA',
+        'typed-session: kept keys fail the schema',
+        {
+          issues: checked.ok ? [] : checked.issues,
+        },
+      )
+    }
+    const next = new SessionObject(this)
+    this.#assign(next, checked.value)
+    Object.freeze(from)
+    this.id = this.#newId()
+    this.#snapshot = new Map()
+    this.#persisted = false
+    this.#forceSave = true
+    this.cookie.renew(Date.now(), undefined)
+    if (this.#config.absoluteTimeout !== undefined) this.cookie.createdAt = Date.now()
+    this.#object = next
+    this.#expose()
+  }
+
+  async destroy(from: SessionObject): Promise<void> {
+    this.#assertCurrent(from, 'destroy')
+    this.#destroyed = true
+    Object.freeze(from)
+    // Clear the cookie only where the browser has one: a logout without a cookie sets nothing.
+    if (this.#presentedId !== undefined || this.#persisted) this.#clearCookie()
+    await this.#endStoredSession()
+  }
+
+  touch(from: SessionObject): void {
+    this.#assertCurrent(from, 'touch')
+    this.#touched = true
+    this.cookie.renew(Date.now(), this.#deadline())
+  }
+
+  // ---- Loading ----------------------------------------------------------------------------------
+
+  /** Load `id` from the store; false when the request already failed. */
+  async #load(id: string): Promise<boolean> {
+    const config = this.#config
+    const entry = config.registry.acquire(id)
+    this.#entry = entry
+    // A write of another request may still be on its way to the store: merge with it, not with
+    // what the store returns now.
+    this.#entryVersion = entry.pendingWrites > 0 ? -1 : entry.version
+    this.#res.once('close', () => this.#release())
+    const raw = await config.store.get(id)
+    if (raw === undefined || raw === null || entry.destroyed) {
+      this.#emit({ type: 'unknown_id', idHash: hashId(id) })
+      this.#release()
+      return this.#fresh()
+    }
+    const record = this.#parseRecord(raw)
+    if (record === undefined)
+      return this.#invalid(
+        id,
+        [{ message: 'the stored record is not a session object' }],
+        undefined,
+      )
+    this.id = id
+    this.#persisted = true
+    this.cookie = this.#newCookie()
+    this.cookie.restore(record.cookie)
+    const now = Date.now()
+    if (this.cookie.expires !== null && this.cookie.expires.getTime() <= now) {
+      this.#emit({ type: 'expired_idle', idHash: hashId(id) })
+      return this.#discard()
+    }
+    if (config.absoluteTimeout !== undefined) {
+      if (this.cookie.createdAt === undefined) {
+        // Sessions from before the option was set start their absolute lifetime now.
+        this.cookie.createdAt = now
+        this.#forceSave = true
+      } else if (this.cookie.createdAt + config.absoluteTimeout <= now) {
+        this.#emit({ type: 'expired_absolute', idHash: hashId(id) })
+        return this.#discard()
+      }
+    }
+    const data = await this.#validateData(record)
+    if (data === undefined) return this.#invalidData(id, record)
+    this.#object = new SessionObject(this)
+    this.#assign(this.#object, data)
+    this.#flash = new FlashState(await this.#loadFlash(record[FLASH_KEY]))
+    this.#snapshot = this.#takeSnapshot(this.#object)
+    return true
+  }
+
+  /** Parse what the store returned into a record with a cookie, or `undefined` when it is junk. */
+  #parseRecord(raw: unknown): SessionRecord | undefined {
+    let value = raw
+    if (typeof raw === 'string') {
+      if (raw.length > this.#config.maxSessionBytes) return undefined
+      try {
+        value = JSON.parse(raw)
+      } catch {
+        return undefined
+      }
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined
+    const cookie = (value as Record<string, unknown>)[COOKIE_KEY]
+    if (typeof cookie !== 'object' || cookie === null) return undefined
+    return value as SessionRecord
+  }
+
+  /** The record's data validated by the schema, or `undefined` (issues kept for the policy). */
+  #lastIssues: readonly SessionIssue[] = []
+  async #validateData(record: SessionRecord): Promise<Record<string, unknown> | undefined> {
+    const input: Record<string, unknown> = {}
+    for (const key of Object.keys(record)) {
+      if (key === COOKIE_KEY || key === FLASH_KEY || key === '__proto__') continue
+      input[key] = record[key]
+    }
+    const result = await validate(this.#config.schema, input)
+    if (result.ok && isPlainObject(result.value)) return result.value
+    this.#lastIssues = result.ok
+      ? [{ message: 'the schema output is not an object' }]
+      : result.issues
+    return undefined
+  }
+
+  async #loadFlash(stored: unknown): Promise<FlashQueue> {
+    const dropped: DroppedFlash[] = []
+    const queue = await loadFlash(stored, this.#config.flashSchemas, dropped)
+    if (dropped.length > 0) {
+      for (const drop of dropped) {
+        this.#emit({
+          type: 'invalid_flash',
+          idHash: hashId(this.id),
+          kind: drop.kind,
+          issues: drop.issues,
+        })
+      }
+      this.#forceSave = true
+    }
+    return queue
+  }
+
+  /** A record failed the schema: apply `onInvalid`. */
+  async #invalidData(id: string, record: SessionRecord): Promise<boolean> {
+    const issues = this.#lastIssues
+    const policy = this.#config.onInvalid
+    if (typeof policy === 'function') {
+      const input: Record<string, unknown> = {}
+      for (const key of Object.keys(record)) {
+        if (key !== COOKIE_KEY && key !== FLASH_KEY && key !== '__proto__') input[key] = record[key]
+      }
+      this.#emit({ type: 'invalid_data', idHash: hashId(id), issues })
+      let repaired: unknown
+      try {
+        repaired = await policy(input, issues)
+      } catch (err) {
+        this.#fail(err)
+        return false
+      }
+      if (repaired !== undefined) {
+        const result = await validate(this.#config.schema, repaired)
+        if (result.ok && isPlainObject(result.value)) {
+          this.#object = new SessionObject(this)
+          this.#assign(this.#object, result.value)
+          this.#flash = new FlashState(await this.#loadFlash(record[FLASH_KEY]))
+          // The repaired data is saved even if the handler changes nothing.
+          this.#snapshot = new Map()
+          this.#forceSave = true
+          this.#replace = true
+          return true
+        }
+        return this.#invalid(id, result.ok ? [] : result.issues, 'repair')
+      }
+      return this.#discard()
+    }
+    return this.#invalid(id, issues, undefined)
+  }
+
+  async #invalid(
+    id: string,
+    issues: readonly SessionIssue[],
+    stage: 'repair' | undefined,
+  ): Promise<boolean> {
+    if (stage === undefined) this.#emit({ type: 'invalid_data', idHash: hashId(id), issues })
+    if (this.#config.onInvalid === 'error') {
+      this.#release()
+      this.#fail(
+        new SessionError(
+          'ERR_SESSION_INVALID',
+          'typed-session: the stored session fails the schema',
+          { issues },
+        ),
+      )
+      return false
+    }
+    this.id = id
+    this.#persisted = true
+    return this.#discard()
+  }
+
+  /** Destroy the loaded record (expired or invalid) and continue with a fresh session. */
+  async #discard(): Promise<boolean> {
+    await this.#endStoredSession()
+    return this.#fresh()
+  }
+
+  /** Start a new, empty session with a new id; false when that failed (already reported). */
+  #fresh(): boolean | Promise<boolean> {
+    this.#persisted = false
+    try {
+      this.id = this.#newId()
+    } catch (err) {
+      this.#fail(err)
+      return false
+    }
+    this.cookie = this.#newCookie()
+    if (this.#config.absoluteTimeout !== undefined) this.cookie.createdAt = Date.now()
+    this.#flash = new FlashState()
+    this.#object = new SessionObject(this)
+    const defaults = this.#defaults()
+    if (defaults instanceof Promise) {
+      return defaults.then(
+        (data) => {
+          this.#assign(this.#object, data)
+          this.#snapshot = this.#takeSnapshot(this.#object)
+          return true
+        },
+        (err: unknown) => {
+          this.#fail(err)
+          return false
+        },
+      )
+    }
+    this.#assign(this.#object, defaults)
+    this.#snapshot = this.#takeSnapshot(this.#object)
+    return true
+  }
+
+  /** The schema's parse of `{}`: a new session's data with every default applied. */
+  #defaults(): Record<string, unknown> | Promise<Record<string, unknown>> {
+    const check = (result: Awaited<ReturnType<typeof validate>>): Record<string, unknown> => {
+      if (result.ok && isPlainObject(result.value)) return result.value
+      throw new SessionError(
+        'ERR_SESSION_OPTIONS',
+        'typed-session: the schema cannot build a new session from {}',
+        {
+          issues: result.ok ? [] : result.issues,
+        },
+      )
+    }
+    const result = validate(this.#config.schema, {})
+    return result instanceof Promise ? result.then(check) : check(result)
+  }
+
+  #newId(): string {
+    const genid = this.#config.genid
+    const id = genid === undefined ? generateId() : genid(this.#req)
+    if (!isValidId(id)) {
+      throw new SessionError(
+        'ERR_SESSION_OPTIONS',
+        'typed-session: genid() must return 16 to 256 characters of A-Z a-z 0-9 _ -',
+      )
+    }
+    return id
+  }
+
+  #newCookie(): LiveCookie {
+    const secure = this.#settings.secure === 'auto' ? this.#secureRequest : this.#settings.secure
+    return new LiveCookie(this.#settings, secure, Date.now())
+  }
+
+  // ---- Exposing on the request ------------------------------------------------------------------
+
+  #enter(): void {
+    this.#expose()
+    const res = this.#res
+    const end = res.end
+    const writeHead = res.writeHead
+    const self = this
+    res.writeHead = function (this: ServerResponse, ...args: WriteHeadArgs) {
+      self.#beforeHeaders()
+      return writeHead.apply(this, args)
+    } as ServerResponse['writeHead']
+    res.end = function (this: ServerResponse, ...args: EndArgs) {
+      if (self.#ended) return end.apply(this, args)
+      self.#ended = true
+      let pending: Promise<void> | undefined
+      try {
+        pending = self.#commit()
+      } catch (err) {
+        pending = Promise.reject(err)
+      }
+      if (pending === undefined) return end.apply(this, args)
+      pending.then(
+        () => end.apply(res, args),
+        (err: unknown) => self.#commitFailed(err, () => end.apply(res, args)),
+      )
+      return res
+    } as ServerResponse['end']
+    this.#next()
+  }
+
+  #expose(): void {
+    const req = this.#req
+    req.session = this.#object
+    req.sessionID = this.id
+    req.sessionStore = this.#config.userStore
+    if (this.#config.flashSchemas !== undefined) req.flash = this.#flashFunction()
+  }
+
+  #flashFunction(): (...args: [kind?: string, value?: unknown]) => unknown {
+    return (...args: [kind?: string, value?: unknown]): unknown => {
+      const [kind, value] = args
+      const flash = this.#flash
+      if (kind === undefined) {
+        const all = flash.takeAll(this.#takenElsewhere())
+        this.#shareTaken()
+        return all
+      }
+      if (args.length >= 2) {
+        const schemas = this.#config.flashSchemas
+        if (schemas === undefined || !Object.hasOwn(schemas, kind)) {
+          throw new SessionError(
+            'ERR_SESSION_MISUSE',
+            `typed-session: unknown flash kind ${JSON.stringify(kind)}`,
+          )
+        }
+        return flash.add(kind, value)
+      }
+      const taken = flash.take(kind, this.#takenElsewhere())
+      this.#shareTaken()
+      return taken
+    }
+  }
+
+  #takenElsewhere(): ReadonlySet<string> | undefined {
+    return this.#entry?.takenFlash
+  }
+
+  /** Tell overlapping requests which messages this one has shown (a flash is shown once). */
+  #shareTaken(): void {
+    const entry = this.#entry
+    if (entry === undefined || entry.refs < 2) return
+    entry.takenFlash ??= new Set()
+    for (const key of this.#flash.taken) entry.takenFlash.add(key)
+  }
+
+  #assign(target: SessionObject, data: Record<string, unknown>): void {
+    const object = target as unknown as Record<string, unknown>
+    for (const key of Object.keys(data)) {
+      // A loose schema may pass `__proto__` through: never let a stored key reach a prototype.
+      if (!FORBIDDEN_KEYS.has(key)) object[key] = data[key]
+    }
+  }
+
+  #takeSnapshot(object: SessionObject): Map<string, string> {
+    const snapshot = new Map<string, string>()
+    const data = object as unknown as Record<string, unknown>
+    for (const key of Object.keys(data)) {
+      const json = JSON.stringify(data[key])
+      if (json !== undefined) snapshot.set(key, json)
+    }
+    return snapshot
+  }
+
+  // ---- Committing -------------------------------------------------------------------------------
+
+  /** Finish the session before the response is released; `undefined` when nothing is async. */
+  #commit(): Promise<void> | undefined {
+    const req = this.#req
+    if (req.session !== this.#object && !this.#destroyed) {
+      // `delete req.session` / `req.session = null`: express-session's `unset` option.
+      if (this.#config.unset === 'destroy') return this.destroy(this.#object)
+      this.#beforeHeaders()
+      return undefined
+    }
+    if (this.#destroyed || (this.#res.statusCode >= 500 && !this.#config.saveOnServerError)) {
+      this.#beforeHeaders()
+      return undefined
+    }
+    const changes = this.#changes()
+    if (this.#shouldSave(changes)) return this.#write(changes).then(() => this.#beforeHeaders())
+    if (this.#shouldTouch()) return this.#touchStore().then(() => this.#beforeHeaders())
+    this.#beforeHeaders()
+    return undefined
+  }
+
+  /** A store or validation failure at the end of the request: the error handler answers instead. */
+  #commitFailed(err: unknown, release: () => void): void {
+    this.#emit({ type: 'store_error', operation: 'commit', error: err })
+    if (this.#res.headersSent) {
+      // Too late to change the answer (a streamed response): end it; the event reported the loss.
+      release()
+      return
+    }
+    this.#headerDone = true
+    this.#next(err)
+  }
+
+  /** Whether this request must write the session. */
+  #shouldSave(changes: Changes): boolean {
+    if (!this.#cookieAllowed && !this.#persisted) return false
+    if (this.#persisted)
+      return changes.any || this.#config.resave || this.#forceSave || this.cookie.changed
+    return changes.any || this.#forceSave || this.#config.saveUninitialized || this.#flash.changed
+  }
+
+  /**
+   * Whether an unchanged session should extend its life in the store. Only when that moves a
+   * deadline the user relies on: with `rolling` the browser gets a new expiry, a browser-session
+   * cookie has no expiry but the store's, and `touch()` asks for it. Otherwise the cookie expires
+   * when it expires and touching the store on every read would only cost a round trip.
+   */
+  #shouldTouch(): boolean {
+    if (!this.#persisted || this.#config.store.touch === undefined) return false
+    return this.#config.rolling || this.#touched || this.cookie.originalMaxAge === null
+  }
+
+  /** Whether the response carries the session cookie. */
+  #shouldSetCookie(): boolean {
+    if (this.#destroyed || !this.#cookieAllowed) return false
+    if (this.id !== this.#presentedId) return this.#persisted
+    return (
+      this.#config.rolling ||
+      this.#needsResign ||
+      this.#touched ||
+      this.cookie.changed ||
+      (this.#wrote && this.cookie.expires !== null)
+    )
+  }
+
+  /** Set the cookie header once, just before the headers go out. */
+  #beforeHeaders(): void {
+    if (this.#headerDone) return
+    this.#headerDone = true
+    if (!this.#ended && !this.#destroyed && this.id !== this.#presentedId && !this.#persisted) {
+      // Headers flushed before the end (a streamed response): a new session that is already
+      // changed will be saved at the end, so it gets its cookie now.
+      let changes: Changes
+      try {
+        changes = this.#changes()
+      } catch {
+        return // reported when the request ends and the save fails
+      }
+      if (this.#cookieAllowed && this.#shouldSave(changes)) {
+        this.#appendCookie(
+          this.cookie.serialize(this.#config.name, signId(this.id, this.#config.secrets[0]!)),
+        )
+      }
+      return
+    }
+    if (!this.#shouldSetCookie()) return
+    if (this.#config.rolling && !this.#wrote) this.cookie.renew(Date.now(), this.#deadline())
+    this.#appendCookie(
+      this.cookie.serialize(this.#config.name, signId(this.id, this.#config.secrets[0]!)),
+    )
+  }
+
+  #clearCookie(): void {
+    if (this.#res.headersSent) return
+    this.#appendCookie(this.cookie.serializeClear(this.#config.name))
+    this.#headerDone = true
+  }
+
+  #appendCookie(header: string): void {
+    const res = this.#res
+    if (res.headersSent) return
+    const previous = res.getHeader('Set-Cookie')
+    if (previous === undefined) res.setHeader('Set-Cookie', header)
+    else
+      res.setHeader(
+        'Set-Cookie',
+        Array.isArray(previous) ? [...previous, header] : [String(previous), header],
+      )
+  }
+
+  /** What the handler changed, measured against the snapshot. */
+  #changes(): Changes {
+    const data = this.#object as unknown as Record<string, unknown>
+    const set: Record<string, unknown> = {}
+    const unset: string[] = []
+    const parts: string[] = []
+    let any = false
+    const seen = new Set<string>()
+    for (const key of Object.keys(data)) {
+      let json: string | undefined
+      try {
+        json = JSON.stringify(data[key])
+      } catch (cause) {
+        throw new SessionError(
+          'ERR_SESSION_INVALID_DATA',
+          `typed-session: session key "${key}" cannot be saved as JSON`,
+          {
+            cause,
+          },
+        )
+      }
+      if (json === undefined) continue
+      seen.add(key)
+      parts.push(`${JSON.stringify(key)}:${json}`)
+      if (this.#snapshot.get(key) !== json) {
+        set[key] = data[key]
+        any = true
+      }
+    }
+    for (const key of this.#snapshot.keys()) {
+      if (!seen.has(key)) {
+        unset.push(key)
+        any = true
+      }
+    }
+    return { any: any || this.#flash.changed, set, unset, json: `{${parts.join(',')}}` }
+  }
+
+  /** Write the session now (explicit `save()` or the end of the request). */
+  async #write(changes: Changes = this.#changes()): Promise<void> {
+    if (this.#destroyed)
+      throw new SessionError('ERR_SESSION_DESTROYED', 'typed-session: the session was destroyed')
+    const config = this.#config
+    if (changes.json.length > config.maxSessionBytes) {
+      throw new SessionError(
+        'ERR_SESSION_TOO_LARGE',
+        `typed-session: the session is ${changes.json.length} bytes, over maxSessionBytes (${config.maxSessionBytes})`,
+      )
+    }
+    // Nothing invalid is ever written: the next load would have to throw it away.
+    const plain = JSON.parse(changes.json) as Record<string, unknown>
+    const result = await validate(config.schema, plain)
+    if (!result.ok) {
+      throw new SessionError(
+        'ERR_SESSION_INVALID_DATA',
+        'typed-session: the session data fails the schema',
+        {
+          issues: result.issues,
+        },
+      )
+    }
+    const dropped = Object.keys(plain).filter((key) => !Object.hasOwn(result.value as object, key))
+    if (dropped.length > 0) {
+      throw new SessionError(
+        'ERR_SESSION_INVALID_DATA',
+        `typed-session: session key(s) ${dropped.map((key) => `"${key}"`).join(', ')} are not in the schema and would be lost: add them to it`,
+      )
+    }
+    this.cookie.renew(Date.now(), this.#deadline())
+    const entry = this.#entry
+    const record = this.#merge(plain, changes, entry) as SessionRecord
+    const flash = record[FLASH_KEY]
+    const id = this.id
+    const store = config.store
+    if (entry !== undefined) {
+      entry.version++
+      this.#entryVersion = entry.version
+      const { cookie: _cookie, ...latest } = record
+      entry.latestJson = JSON.stringify(latest)
+      entry.pendingWrites++
+    }
+    const write = async (): Promise<void> => {
+      if (entry?.destroyed === true) {
+        this.#emit({ type: 'resurrection_blocked', idHash: hashId(id) })
+        return
+      }
+      if (store.patch !== undefined && this.#persisted && !this.#replace) {
+        const patchSet = { ...changes.set }
+        if (this.#flash.changed) patchSet[FLASH_KEY] = flash ?? {}
+        const unset =
+          flash === undefined && this.#flash.changed ? [...changes.unset, FLASH_KEY] : changes.unset
+        const applied = await store.patch(id, { set: patchSet, unset, cookie: record.cookie })
+        if (!applied) this.#emit({ type: 'resurrection_blocked', idHash: hashId(id) })
+        return
+      }
+      await store.set(id, record)
+    }
+    try {
+      // Writes to one session reach the store in the order they were merged.
+      const run =
+        entry === undefined || entry.pendingWrites === 1 ? write() : entry.queue.then(write, write)
+      if (entry !== undefined) entry.queue = run.catch(() => undefined)
+      await run
+    } finally {
+      if (entry !== undefined) entry.pendingWrites--
+    }
+    this.#persisted = true
+    this.#wrote = true
+    this.#forceSave = false
+    this.#replace = false
+    this.cookie.changed = false
+    this.#snapshot = this.#takeSnapshot(this.#object)
+    this.#flash = new FlashState(this.#flash.queue)
+  }
+
+  /**
+   * The record to write: this request's data, or, when another request of this process wrote the
+   * session since this one loaded it, that newer record with only this request's changes on top.
+   */
+  #merge(
+    plain: Record<string, unknown>,
+    changes: Changes,
+    entry: LiveEntry | undefined,
+  ): Record<string, unknown> {
+    if (
+      entry === undefined ||
+      entry.version === this.#entryVersion ||
+      entry.latestJson === undefined
+    ) {
+      const record: Record<string, unknown> = plain
+      if (!this.#flash.isEmpty) record[FLASH_KEY] = this.#flash.queue
+      record[COOKIE_KEY] = this.cookie.toJSON()
+      return record
+    }
+    const base = JSON.parse(entry.latestJson) as Record<string, unknown>
+    for (const key of Object.keys(changes.set)) base[key] = plain[key]
+    for (const key of changes.unset) delete base[key]
+    const flash = this.#flash.mergeInto(base[FLASH_KEY])
+    delete base[FLASH_KEY]
+    if (Object.keys(flash).length > 0) base[FLASH_KEY] = flash
+    base[COOKIE_KEY] = this.cookie.toJSON()
+    return base
+  }
+
+  async #touchStore(): Promise<void> {
+    const entry = this.#entry
+    if (entry?.destroyed === true) return
+    this.cookie.renew(Date.now(), this.#deadline())
+    const record = { cookie: this.cookie.toJSON() } as SessionRecord
+    const data = this.#object as unknown as Record<string, unknown>
+    for (const key of Object.keys(data)) record[key] = data[key]
+    await this.#config.store.touch!(this.id, record)
+  }
+
+  /** Delete the stored record of the current id and make sure nothing writes it again. */
+  async #endStoredSession(): Promise<void> {
+    const id = this.id
+    const entry = this.#entry
+    if (entry !== undefined) entry.destroyed = true
+    const wasPersisted = this.#persisted
+    this.#persisted = false
+    this.#release()
+    if (wasPersisted) await this.#config.store.destroy(id)
+  }
+
+  #release(): void {
+    const entry = this.#entry
+    if (entry === undefined) return
+    this.#entry = undefined
+    if (entry.takenFlash !== undefined && entry.refs > 1) this.#shareTaken()
+    this.#config.registry.release(this.#presentedId ?? this.id, entry)
+  }
+
+  /** When an absolute timeout ends this session, in ms since the epoch. */
+  #deadline(): number | undefined {
+    const { absoluteTimeout } = this.#config
+    const createdAt = this.cookie.createdAt
+    return absoluteTimeout === undefined || createdAt === undefined
+      ? undefined
+      : createdAt + absoluteTimeout
+  }
+
+  #assertCurrent(from: SessionObject, member: string): void {
+    if (from !== this.#object || this.#destroyed) {
+      throw new SessionError(
+        'ERR_SESSION_DESTROYED',
+        `typed-session: ${member}() on a session that was destroyed or replaced by regenerate()`,
+      )
+    }
+  }
+
+  /** Fail the request with `err` (a store or validation failure) before the handler ran. */
+  #fail(err: unknown): void {
+    this.#release()
+    this.#next(err)
+  }
+
+  #emit(event: SessionEvent): void {
+    const onEvent = this.#config.onEvent
+    if (onEvent === undefined) return
+    try {
+      onEvent(event)
+    } catch {
+      // A throwing logger must not break the request it was told about.
+    }
+  }
+}
+
+/** The result of comparing the session with its snapshot. */
+interface Changes {
+  readonly any: boolean
+  readonly set: Record<string, unknown>
+  readonly unset: readonly string[]
+  /** The whole data as JSON, built from the per-key JSON computed on the way. */
+  readonly json: string
+}
+
+/** A salted, shortened hash of an id: correlates events without revealing a usable id. */
+function hashId(id: string): string {
+  return createHash('sha256').update(EVENT_SALT).update(id).digest('base64url').slice(0, 16)
+}
+
+/** express-session's path filter: a plain prefix match on the path (query string excluded). */
+function pathMatches(url: string, path: string): boolean {
+  if (path === '/') return true
+  const query = url.indexOf('?')
+  const pathname = query === -1 ? url : url.slice(0, query)
+  return pathname.startsWith(path)
+}
+
+/**
+ * Whether the request arrived over TLS, as express-session decides it: the socket, or with
+ * `proxy: true` the first `X-Forwarded-Proto`, or otherwise Express's `req.secure` (which honours
+ * `trust proxy`). A spoofed header is ignored unless a proxy is trusted.
+ */
+function isSecure(req: SessionRequest, proxy: boolean | undefined): boolean {
+  if ((req.socket as TLSSocket | undefined)?.encrypted === true) return true
+  if (proxy === false) return false
+  if (proxy !== true) return req.secure === true
+  const header = req.headers['x-forwarded-proto']
+  const first = (Array.isArray(header) ? header[0] : header)?.split(',')[0]?.trim().toLowerCase()
+  return first === 'https'
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
