@@ -1,0 +1,172 @@
+// Helpers shared by run.mjs, memory.mjs, profile.mjs and test/bench-smoke.test.ts: start and drive
+// server processes, log sessions in, make sure dist/ is built from the current src/.
+import { fork, spawnSync } from 'node:child_process'
+import { existsSync, readdirSync, statSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { COOKIE_NAME, REDIS_URL } from './config.mjs'
+
+export const BENCH_DIR = dirname(fileURLToPath(import.meta.url))
+export const ROOT = dirname(BENCH_DIR)
+
+/** A cookie header for clients without a session: same size as a real one, never valid. */
+export const DUMMY_COOKIE = `${COOKIE_NAME}=s%3A${'x'.repeat(32)}.${'y'.repeat(43)}`
+
+/**
+ * Fork `bench/server.mjs <variant>` and wait for its port.
+ * @returns {Promise<{ variant: string, port: number, child: import('node:child_process').ChildProcess,
+ *   command: (cmd: string) => Promise<Record<string, unknown>>, stop: () => Promise<void> }>}
+ */
+export function startServer(variant, { execArgv = [], timeoutMs = 15_000, quiet = false } = {}) {
+  const child = fork(join(BENCH_DIR, 'server.mjs'), [variant], {
+    execArgv,
+    stdio: ['ignore', quiet ? 'ignore' : 'inherit', 'pipe', 'ipc'],
+  })
+  let stderr = ''
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk
+    if (!quiet) process.stderr.write(chunk)
+  })
+  let nextId = 0
+  const pending = new Map()
+  let exited = false
+  const exitPromise = new Promise((resolve) => child.once('exit', resolve))
+
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL')
+      reject(new Error(`${variant}: server did not start in ${timeoutMs} ms\n${stderr}`))
+    }, timeoutMs)
+    child.once('exit', (code, signal) => {
+      exited = true
+      clearTimeout(timer)
+      for (const { reject: rej } of pending.values()) rej(new Error(`${variant} exited (${code})`))
+      pending.clear()
+      reject(
+        new Error(`${variant}: server exited (${code ?? signal}) before ready\n${stderr.trim()}`),
+      )
+    })
+    child.on('message', (message) => {
+      if (message?.type === 'ready') {
+        clearTimeout(timer)
+        resolve({ variant, port: message.port, child, command, stop })
+        return
+      }
+      const waiter = pending.get(message?.id)
+      if (!waiter) return
+      pending.delete(message.id)
+      if (message.ok) waiter.resolve(message)
+      else waiter.reject(new Error(`${variant}: ${message.error}`))
+    })
+  })
+
+  function command(cmd, timeout = 30_000) {
+    if (exited) return Promise.reject(new Error(`${variant} has exited`))
+    const id = ++nextId
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        pending.delete(id)
+        reject(new Error(`${variant}: no answer to ${cmd} in ${timeout} ms`))
+      }, timeout)
+      pending.set(id, {
+        resolve: (v) => {
+          clearTimeout(timer)
+          resolve(v)
+        },
+        reject: (e) => {
+          clearTimeout(timer)
+          reject(e)
+        },
+      })
+      child.send({ id, cmd })
+    })
+  }
+
+  async function stop() {
+    if (exited) return
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+    await command('stop').catch(() => child.kill('SIGKILL'))
+    await exitPromise
+    clearTimeout(timer)
+  }
+}
+
+/** `name=value` of the session cookie in a response, or undefined. */
+export function sessionCookieOf(response) {
+  for (const line of response.headers.getSetCookie()) {
+    const pair = line.split(';', 1)[0]
+    if (pair.startsWith(`${COOKIE_NAME}=`)) return pair
+  }
+  return undefined
+}
+
+/**
+ * Log `count` fresh sessions in and return their cookies (for `bare`, the dummy cookie). Every
+ * session-backed login must set a cookie; anything else means the server is broken.
+ */
+export async function login(port, variant, count) {
+  const cookies = []
+  for (let i = 0; i < count; i++) {
+    const res = await fetch(`http://127.0.0.1:${port}/login`)
+    await res.arrayBuffer()
+    if (res.status !== 200) throw new Error(`${variant}: /login answered ${res.status}`)
+    const cookie = sessionCookieOf(res)
+    if (variant === 'bare') cookies.push(DUMMY_COOKIE)
+    else if (cookie) cookies.push(cookie)
+    else throw new Error(`${variant}: /login set no session cookie`)
+  }
+  return cookies
+}
+
+/** Newest modification time under a directory, in ms. */
+function newestMtime(dir) {
+  let newest = 0
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile()) continue
+    const path = join(entry.parentPath ?? entry.path, entry.name)
+    newest = Math.max(newest, statSync(path).mtimeMs)
+  }
+  return newest
+}
+
+/** True when dist/ is missing or older than anything in src/ (or the build config). */
+export function isBuildStale() {
+  const built = join(ROOT, 'dist', 'index.js')
+  if (!existsSync(built)) return true
+  const sources = Math.max(
+    newestMtime(join(ROOT, 'src')),
+    statSync(join(ROOT, 'tsup.config.ts')).mtimeMs,
+    statSync(join(ROOT, 'package.json')).mtimeMs,
+  )
+  return statSync(built).mtimeMs < sources
+}
+
+/** Run `npm run build` when dist/ is stale. Throws when the build fails. */
+export function ensureBuilt({ log = console.log } = {}) {
+  if (!isBuildStale()) return false
+  log('dist/ is missing or older than src/: running npm run build')
+  const result = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' })
+  if (result.status === 0) return true
+  // tsup writes the JS bundles before the declaration build; a type error there leaves fresh
+  // JavaScript, which is all the bench runs. Say so, and go on.
+  if (!isBuildStale()) {
+    log('npm run build failed after writing fresh JavaScript (declaration build?): benchmarking it')
+    return true
+  }
+  throw new Error(`npm run build failed (${result.status ?? result.signal})`)
+}
+
+/** Does Redis answer PING at REDIS_URL within a second or two? */
+export async function redisAnswers(url = REDIS_URL) {
+  const { createClient } = await import('redis')
+  const client = createClient({ url, socket: { connectTimeout: 1500, reconnectStrategy: false } })
+  client.on('error', () => {})
+  try {
+    await client.connect()
+    return (await client.ping()) === 'PONG'
+  } catch {
+    return false
+  } finally {
+    if (client.isOpen) await client.close().catch(() => {})
+  }
+}

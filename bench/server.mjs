@@ -1,0 +1,199 @@
+// One benchmark server: `node bench/server.mjs <variant>`.
+// Listens on 127.0.0.1, port 0. Reports its port over IPC ({ type: 'ready', port }) when forked,
+// else prints `PORT <n>` on stdout. IPC commands: reset (empty store), cpu (process.cpuUsage()),
+// stop (clean up and exit 0, so `node --cpu-prof` writes its profile).
+import { createServer } from 'node:http'
+import express from 'express'
+import {
+  COOKIE,
+  COOKIE_NAME,
+  loginData,
+  NEW_SESSION_DEFAULTS,
+  REDIS_URL,
+  REDIS_VARIANTS,
+  redisPrefix,
+  SECRET,
+  schema,
+  VARIANTS,
+} from './config.mjs'
+
+const variant = process.argv[2]
+if (!VARIANTS.includes(variant)) {
+  console.error(`usage: node bench/server.mjs <${VARIANTS.join('|')}>`)
+  process.exit(2)
+}
+
+const usesRedis = REDIS_VARIANTS.has(variant)
+const prefix = redisPrefix(variant)
+const redis = usesRedis ? await connectRedis() : undefined
+const lib = await loadLibrary(variant)
+
+// The HTTP server outlives the app: `reset` swaps in a fresh app (and so a fresh, empty store)
+// without a new process, so JIT state and connections survive between measurements.
+let app = makeApp()
+const server = createServer((req, res) => app(req, res))
+server.keepAliveTimeout = 60_000
+await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+const { port } = server.address()
+
+if (process.send) {
+  process.on('message', onCommand)
+  process.send({ type: 'ready', port })
+} else {
+  console.log(`PORT ${port}`)
+  for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => stop())
+}
+
+async function onCommand(message) {
+  const { id, cmd } = message ?? {}
+  try {
+    if (cmd === 'reset') {
+      await clearRedis()
+      app = makeApp()
+      process.send({ id, ok: true })
+    } else if (cmd === 'cpu') {
+      process.send({ id, ok: true, cpu: process.cpuUsage(), memory: process.memoryUsage() })
+    } else if (cmd === 'stop') {
+      process.send({ id, ok: true })
+      await stop()
+    } else {
+      process.send({ id, ok: false, error: `unknown command ${cmd}` })
+    }
+  } catch (err) {
+    process.send({ id, ok: false, error: String(err?.stack ?? err) })
+  }
+}
+
+async function stop() {
+  server.closeAllConnections()
+  server.close()
+  await clearRedis()
+  await redis?.close()
+  process.exit(0)
+}
+
+/** The app of this variant: the same four routes everywhere. */
+function makeApp() {
+  const a = express()
+  if (variant === 'bare') {
+    mountBareRoutes(a)
+  } else {
+    a.use(makeSessionMiddleware())
+    mountSessionRoutes(a)
+  }
+  a.use((err, _req, res, _next) => {
+    console.error(`[${variant}]`, err)
+    res.status(500).json({ error: String(err?.message ?? err) })
+  })
+  return a
+}
+
+function makeSessionMiddleware() {
+  const store = makeStore()
+  const common = {
+    secret: SECRET,
+    name: COOKIE_NAME,
+    cookie: { ...COOKIE },
+    resave: false,
+    saveUninitialized: false,
+    ...(store ? { store } : {}),
+  }
+  if (lib.kind === 'express-session') return lib.session(common)
+  return lib.session({ ...common, schema, allowMemoryStoreInProduction: true })
+}
+
+/** `undefined` means the library's own MemoryStore, made by the library itself. */
+function makeStore() {
+  if (usesRedis) return new lib.RedisStore({ client: redis, prefix })
+  if (lib.kind === 'express-session') return new lib.MemoryStore()
+  return lib.MemoryStore ? new lib.MemoryStore() : undefined
+}
+
+/** Routes with a session. express-session and typed-session run the very same handlers. */
+function mountSessionRoutes(a) {
+  a.get('/login', (req, res) => {
+    const data = loginData()
+    req.session.userId = data.userId
+    req.session.role = data.role
+    req.session.views = data.views
+    req.session.prefs = data.prefs
+    req.session.cart = data.cart
+    res.json({ ok: true })
+  })
+  a.get('/read', (req, res) => {
+    const s = req.session
+    res.json({ userId: s.userId ?? null, views: s.views ?? 0, items: s.cart?.length ?? 0 })
+  })
+  a.get('/write', (req, res) => {
+    req.session.views = (req.session.views ?? 0) + 1
+    res.json({ views: req.session.views })
+  })
+  a.get('/new', (req, res) => {
+    // A typed-session session starts as the schema's defaults; give express-session the same
+    // keys so both stores hold the same record.
+    if (req.session.views === undefined)
+      Object.assign(req.session, structuredClone(NEW_SESSION_DEFAULTS))
+    req.session.views = 1
+    res.json({ views: req.session.views })
+  })
+}
+
+/** The limit: same routes and response bodies, no session. */
+function mountBareRoutes(a) {
+  let views = 0
+  a.get('/login', (_req, res) => {
+    res.json({ ok: true })
+  })
+  a.get('/read', (_req, res) => {
+    res.json({ userId: loginData().userId, views: 0, items: 3 })
+  })
+  a.get('/write', (_req, res) => {
+    views += 1
+    res.json({ views })
+  })
+  a.get('/new', (_req, res) => {
+    res.json({ views: 1 })
+  })
+}
+
+async function loadLibrary(name) {
+  if (name === 'bare') return { kind: 'bare' }
+  const RedisStore = usesRedis ? (await import('connect-redis')).RedisStore : undefined
+  if (name.startsWith('express-session')) {
+    const mod = (await import('express-session')).default
+    return { kind: 'express-session', session: mod, MemoryStore: mod.MemoryStore, RedisStore }
+  }
+  const mod = await importTypedSession()
+  return { kind: 'typed-session', session: mod.session, MemoryStore: mod.MemoryStore, RedisStore }
+}
+
+/** The built package by name (self-reference through package.json exports), else dist/ directly. */
+async function importTypedSession() {
+  try {
+    return await import('typed-session')
+  } catch (err) {
+    if (err?.code !== 'ERR_MODULE_NOT_FOUND' && err?.code !== 'ERR_PACKAGE_PATH_NOT_EXPORTED')
+      throw err
+    return await import('../dist/index.js')
+  }
+}
+
+async function connectRedis() {
+  const { createClient } = await import('redis')
+  const client = createClient({
+    url: REDIS_URL,
+    socket: { connectTimeout: 2000, reconnectStrategy: false },
+  })
+  client.on('error', (err) => console.error(`[${variant}] redis:`, err.message))
+  await client.connect()
+  return client
+}
+
+/** Delete this process's keys (SCAN, never KEYS, so a shared Redis is not blocked). */
+async function clearRedis() {
+  if (!redis?.isOpen) return
+  for await (const batch of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 1000 })) {
+    const keys = Array.isArray(batch) ? batch : [batch]
+    if (keys.length > 0) await redis.del(keys)
+  }
+}

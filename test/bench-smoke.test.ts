@@ -1,0 +1,85 @@
+// Keeps `npm run bench` from rotting: every server variant starts, answers the three flows the
+// way the bench assumes (and the store reset between measurements works), then stops. No timing.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { REDIS_VARIANTS, VARIANTS } from '../bench/config.mjs'
+import { login, redisAnswers, sessionCookieOf, startServer } from '../bench/harness.mjs'
+
+type Server = Awaited<ReturnType<typeof startServer>>
+
+const redisUp = await redisAnswers()
+const variants = VARIANTS.filter((v) => redisUp || !REDIS_VARIANTS.has(v))
+const servers = new Map<string, Server>()
+
+async function get(server: Server, path: string, cookie?: string) {
+  const res = await fetch(`http://127.0.0.1:${server.port}${path}`, {
+    headers: cookie ? { cookie } : {},
+  })
+  return { status: res.status, cookie: sessionCookieOf(res), body: await res.json() }
+}
+
+beforeAll(async () => {
+  const started = await Promise.allSettled(
+    variants.map((v) => startServer(v, { quiet: true, timeoutMs: 8000 })),
+  )
+  for (const result of started) {
+    if (result.status === 'fulfilled') servers.set(result.value.variant, result.value)
+  }
+  const failed = started.find((r) => r.status === 'rejected')
+  if (failed?.status === 'rejected') throw failed.reason
+})
+
+afterAll(async () => {
+  await Promise.all([...servers.values()].map((s) => s.stop()))
+})
+
+describe('bench servers', () => {
+  it('bare Express answers every route without a session cookie', async () => {
+    const server = servers.get('bare')!
+    for (const path of ['/login', '/read', '/write', '/new']) {
+      const res = await get(server, path)
+      expect(res.status).toBe(200)
+      expect(res.cookie).toBeUndefined()
+    }
+  })
+
+  for (const variant of variants.filter((v) => v !== 'bare')) {
+    describe(variant, () => {
+      it('sets a cookie on /new, and /read returns what it wrote', async () => {
+        const server = servers.get(variant)!
+        const created = await get(server, '/new')
+        expect(created.status).toBe(200)
+        expect(created.cookie).toMatch(/^sid=s%3A/)
+        const read = await get(server, '/read', created.cookie)
+        expect(read).toEqual({
+          status: 200,
+          cookie: undefined,
+          body: { userId: null, views: 1, items: 0 },
+        })
+      })
+
+      it('reads a logged-in session unchanged, and /write changes one key', async () => {
+        const server = servers.get(variant)!
+        const [cookie] = await login(server.port, variant, 1)
+        expect((await get(server, '/read', cookie)).body).toEqual({
+          userId: 'user-000123',
+          views: 0,
+          items: 3,
+        })
+        expect((await get(server, '/write', cookie)).body).toEqual({ views: 1 })
+        expect((await get(server, '/write', cookie)).body).toEqual({ views: 2 })
+        expect((await get(server, '/read', cookie)).body).toMatchObject({ views: 2, items: 3 })
+      })
+
+      it('forgets every session on reset', async () => {
+        const server = servers.get(variant)!
+        const [cookie] = await login(server.port, variant, 1)
+        await server.command('reset')
+        expect((await get(server, '/read', cookie)).body).toEqual({
+          userId: null,
+          views: 0,
+          items: 0,
+        })
+      })
+    })
+  }
+})
