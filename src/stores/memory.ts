@@ -34,8 +34,9 @@ const INLINE_COOKIE = 0xffff
 const MAX_COOKIE_SHAPES = 1024
 const DEFAULT_MAX = 10_000
 const DEFAULT_CHECK_PERIOD_MS = 60_000
-// Read by the store adapter: this store answers in-process, so it is called without a timeout.
-const NATIVE_STORE: unique symbol = Symbol.for('typed-session.native-store')
+// The adapter's native-store brand (`nativeStore` in adapt.ts, which imports this file). The adapter
+// calls a MemoryStore directly; the brand makes another copy of typed-session call it natively.
+const NATIVE_STORE = Symbol.for('typed-session.native-store')
 
 /**
  * The embedded default store: bounded, swept, and cheaper per session than express-session's
@@ -54,8 +55,6 @@ const NATIVE_STORE: unique symbol = Symbol.for('typed-session.native-store')
  * ```
  */
 export class MemoryStore extends Store implements SessionStore {
-  /** Marks this store as native and in-process for the adapter (no callback, no timeout). */
-  readonly [NATIVE_STORE]: 'memory' = 'memory'
   readonly #max: number
   readonly #entries = new Map<string, string>()
   readonly #cookieShapes: string[] = []
@@ -260,7 +259,7 @@ export class MemoryStore extends Store implements SessionStore {
   }
 
   #encode(cookie: StoredCookie | undefined, data: string): string {
-    const { expires, ...attributes } = (cookie ?? {}) as Partial<StoredCookie>
+    const { expires, ...attributes } = plainCookie(cookie)
     const header = String(expiryMs(expires)).padStart(EXPIRY_DIGITS, '0')
     const attributesJson = JSON.stringify(attributes)
     const shape = this.#shapeOf(attributesJson)
@@ -290,11 +289,20 @@ export class MemoryStore extends Store implements SessionStore {
   }
 }
 
+Object.defineProperty(MemoryStore.prototype, NATIVE_STORE, { value: true })
+
 /** The JSON of the record without its `cookie`. */
 function dataJson(record: SessionRecord): string {
   // Rest destructuring copies with CreateDataProperty, so an own `__proto__` key stays a key.
   const { cookie: _cookie, ...data } = record
   return JSON.stringify(data)
+}
+
+/** The cookie as plain data: express-session hands over a `Cookie` instance (private `_expires`). */
+function plainCookie(cookie: StoredCookie | undefined): Partial<StoredCookie> {
+  if (cookie === undefined || cookie === null) return {}
+  const toJSON = (cookie as { toJSON?: unknown }).toJSON
+  return typeof toJSON === 'function' ? (toJSON.call(cookie) as Partial<StoredCookie>) : cookie
 }
 
 /** The data JSON at the end of a stored string. */

@@ -25,11 +25,12 @@ export interface Store extends EventEmitter {
    */
   load(sid: string, fn: StoreCallback<Record<string, unknown> | undefined>): void
   /**
-   * express-session's helper: turn a stored record into the session of `req`. Here it only revives
-   * `cookie.expires` as a `Date`, sets `req.session`, and returns the record.
+   * express-session's helper: turn a stored record into the session of `req`. Under express-session's
+   * middleware this builds express-session's own `Session` (as its `Store` does); otherwise it only
+   * revives `cookie.expires` as a `Date`, sets `req.session`, and returns the record.
    */
   createSession(
-    req: { session?: unknown },
+    req: { session?: unknown; sessionID?: string; sessionStore?: unknown },
     sess: Record<string, unknown> & { cookie?: unknown },
   ): Record<string, unknown>
 }
@@ -67,6 +68,69 @@ export const Store: StoreConstructor = function Store(this: unknown): void {
 Object.setPrototypeOf(Store.prototype, EventEmitter.prototype)
 Object.setPrototypeOf(Store, EventEmitter)
 
+type Constructor = new (...args: unknown[]) => unknown
+
+interface ExpressSessionClasses {
+  readonly Session: Constructor
+  /** `new Cookie(data)`, rebuilt from its prototype: express-session's `Cookie.prototype` has no `constructor`. */
+  readonly cookie: (data: object) => object
+}
+
+// Keyed by the `generate` function express-session's middleware puts on the store.
+const classesByGenerate = new WeakMap<Function, ExpressSessionClasses | null>()
+
+/**
+ * express-session's `Session` and `Cookie` classes, when express-session's middleware uses this
+ * store (it sets `store.generate`). typed-session never imports express-session: the classes are
+ * read from one session `generate` makes on a throw-away object inheriting from `req`.
+ */
+function expressSessionClasses(
+  store: CallbackGetter,
+  req: object,
+): ExpressSessionClasses | undefined {
+  const generate = store.generate
+  if (typeof generate !== 'function') return undefined
+  let classes = classesByGenerate.get(generate)
+  if (classes === undefined) {
+    const probe = Object.create(req) as {
+      session?: { constructor?: unknown; cookie?: { constructor?: unknown } }
+    }
+    try {
+      generate.call(store, probe)
+    } catch {
+      // A genid that cannot run on the probe: fall back to plain records.
+    }
+    const Session = probe.session?.constructor
+    const cookieProto = probe.session?.cookie ? Object.getPrototypeOf(probe.session.cookie) : null
+    classes =
+      typeof Session === 'function' &&
+      Session !== Object &&
+      cookieProto !== null &&
+      cookieProto !== Object.prototype
+        ? {
+            Session: Session as Constructor,
+            cookie: (data) => reviveCookie(cookieProto as object, data),
+          }
+        : null
+    classesByGenerate.set(generate, classes)
+  }
+  return classes ?? undefined
+}
+
+/** What express-session's `Cookie` constructor does: defaults, then every option through its setters. */
+function reviveCookie(proto: object, data: object): object {
+  const cookie = Object.create(proto) as Record<string, unknown>
+  cookie.path = '/'
+  cookie.maxAge = null
+  cookie.httpOnly = true
+  for (const [key, value] of Object.entries(data)) {
+    if (key !== 'data' && key !== '__proto__') cookie[key] = value
+  }
+  if (cookie.originalMaxAge === undefined || cookie.originalMaxAge === null)
+    cookie.originalMaxAge = cookie.maxAge
+  return cookie
+}
+
 interface CallbackGetter {
   get(sid: string, fn: StoreCallback<unknown>): unknown
   destroy(sid: string, fn: (err?: unknown) => void): unknown
@@ -100,7 +164,13 @@ Object.defineProperties(Store.prototype, {
         if (err) return fn(err)
         if (!sess) return fn(null)
         const record = typeof sess === 'string' ? (JSON.parse(sess) as unknown) : sess
-        fn(null, this.createSession({}, record as Record<string, unknown>))
+        fn(
+          null,
+          this.createSession(
+            { sessionID: sid, sessionStore: this },
+            record as Record<string, unknown>,
+          ),
+        )
       })
     },
   },
@@ -108,10 +178,24 @@ Object.defineProperties(Store.prototype, {
     configurable: true,
     writable: true,
     value: function createSession(
-      req: { session?: unknown },
+      this: Store & CallbackGetter,
+      req: { session?: unknown; sessionID?: string; sessionStore?: unknown },
       sess: Record<string, unknown> & { cookie?: unknown },
     ): Record<string, unknown> {
-      const cookie = sess.cookie as { expires?: unknown } | undefined
+      const cookie = sess.cookie as { expires?: unknown; originalMaxAge?: unknown } | undefined
+      const classes = expressSessionClasses(this, req)
+      if (classes !== undefined && cookie !== undefined && cookie !== null) {
+        // What express-session's own Store#createSession does, with its own classes, so a store
+        // extending this base (our MemoryStore included) works under express-session unchanged.
+        const { expires, originalMaxAge } = cookie
+        const revived = classes.cookie(cookie) as { expires?: unknown; originalMaxAge?: unknown }
+        if (typeof expires === 'string') revived.expires = new Date(expires)
+        revived.originalMaxAge = originalMaxAge
+        sess.cookie = revived
+        const session = new classes.Session(req, sess) as Record<string, unknown>
+        req.session = session
+        return session
+      }
       if (cookie && typeof cookie.expires === 'string') cookie.expires = new Date(cookie.expires)
       req.session = sess
       return sess
