@@ -1,0 +1,232 @@
+import { existsSync, mkdirSync, statSync } from 'node:fs'
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import {
+  type Browser,
+  type BrowserContext,
+  chromium,
+  type Locator,
+  type Page,
+} from 'playwright-core'
+import { MemoryStore } from 'typed-session'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createApp } from '../../examples/app.mjs'
+
+// Debian's chromium, never a downloaded browser. CHROMIUM_PATH exists only to check the failure
+// message below; CI and developers use the default.
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+// DESIGN.md section 5: the flags this machine kind needs. Playwright's launch() gives each run a
+// fresh temporary profile (it refuses --user-data-dir in args), and each context is a clean slate.
+const FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
+const WAIT_MS = 10_000
+const SCREENSHOT = fileURLToPath(new URL('../.artifacts/cart.png', import.meta.url))
+
+let server: Server | undefined
+let browser: Browser | undefined
+let context: BrowserContext
+let page: Page
+let base = ''
+
+beforeAll(async () => {
+  // Fail, never skip: a browser test that silently does not run proves nothing.
+  if (!existsSync(CHROMIUM)) {
+    throw new Error('Chromium is missing: run "apt-get update && apt-get install -y chromium"')
+  }
+  const app = createApp({
+    store: new MemoryStore(),
+    secret: 'browser-test-secret-0123456789abcdefghij',
+  })
+  const listening = app.listen(0, '127.0.0.1')
+  server = listening
+  await new Promise<void>((resolve, reject) => {
+    listening.once('listening', resolve)
+    listening.once('error', reject)
+  })
+  base = `http://127.0.0.1:${(listening.address() as AddressInfo).port}`
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, timeout: WAIT_MS })
+  context = await newContext(browser)
+  page = await context.newPage()
+})
+
+afterAll(async () => {
+  await browser?.close()
+  if (server) {
+    const open = server
+    open.closeAllConnections()
+    await new Promise<void>((resolve) => open.close(() => resolve()))
+  }
+})
+
+async function newContext(from: Browser): Promise<BrowserContext> {
+  const created = await from.newContext({ baseURL: base })
+  created.setDefaultTimeout(WAIT_MS)
+  created.setDefaultNavigationTimeout(WAIT_MS)
+  return created
+}
+
+/**
+ * Click a button that submits a form and wait until the page it leads to (after any redirects)
+ * has loaded. `framenavigated` fires only when a new document commits, so this also works when
+ * the form leads back to the same URL.
+ */
+async function submit(target: Page, button: Locator): Promise<void> {
+  const committed = target.waitForEvent('framenavigated', {
+    predicate: (frame) => frame === target.mainFrame(),
+  })
+  await button.click()
+  await committed
+  await target.waitForLoadState('load')
+}
+
+const flash = (target: Page, text: string): Locator => target.locator('.flash', { hasText: text })
+
+async function sessionCookie(from: BrowserContext): Promise<{
+  value: string
+  httpOnly: boolean
+  sameSite: string
+  path: string
+}> {
+  const cookie = (await from.cookies(base)).find((c) => c.name === 'sid')
+  if (!cookie) throw new Error('no sid cookie in the browser')
+  return cookie
+}
+
+async function signIn(username: string, password: string): Promise<void> {
+  await page.getByLabel('User name').fill(username)
+  await page.getByLabel('Password').fill(password)
+  await submit(page, page.getByRole('button', { name: 'Sign in' }))
+}
+
+async function addToCart(sku: string, qty: number): Promise<void> {
+  const form = page.locator(`form[data-sku="${sku}"]`)
+  await form.locator('input[name=qty]').fill(String(qty))
+  await submit(page, form.getByRole('button', { name: 'Add to cart' }))
+}
+
+const qtyOf = (sku: string): Locator => page.locator(`tr[data-sku="${sku}"] input[name=qty]`)
+
+// Each wait is bounded by WAIT_MS; a test makes a dozen page loads, so it gets a budget of its own.
+describe('example app in Chromium', { timeout: 60_000 }, () => {
+  it('shows the login error and the welcome flash exactly once, and keeps the cart on sign-in', async () => {
+    await page.goto('/')
+    await addToCart('biscuits', 1)
+    expect(await flash(page, 'Added 1 × Oat biscuits').count()).toBe(1)
+    await page.reload()
+    expect(await flash(page, 'Added 1').count()).toBe(0)
+    const anonymous = (await sessionCookie(context)).value
+
+    await page.goto('/login')
+    await signIn('alice', 'not-her-password')
+    expect(new URL(page.url()).pathname).toBe('/login')
+    expect(await flash(page, 'Wrong user name or password.').count()).toBe(1)
+    await page.reload()
+    expect(await flash(page, 'Wrong user name or password.').count()).toBe(0)
+
+    await signIn('alice', 'wonderland')
+    expect(new URL(page.url()).pathname).toBe('/account')
+    expect(await page.locator('#account').textContent()).toContain('Signed in as Alice')
+    expect(await flash(page, 'Welcome, Alice.').count()).toBe(1)
+    await page.reload()
+    expect(await flash(page, 'Welcome, Alice.').count()).toBe(0)
+
+    // Login regenerated the session (no fixation) and carried the cart over.
+    expect((await sessionCookie(context)).value).not.toBe(anonymous)
+    expect(await page.locator('#cart-count').textContent()).toBe('1')
+  })
+
+  it('fills the cart, which is still there after a reload', async () => {
+    await page.goto('/')
+    await addToCart('tea', 2)
+    expect(await flash(page, 'Added 2 × Green tea, 100 g to your cart.').count()).toBe(1)
+    await addToCart('mug', 1)
+
+    await page.goto('/cart')
+    await qtyOf('mug').fill('3')
+    await submit(page, page.locator('tr[data-sku="mug"]').getByRole('button', { name: 'Update' }))
+    await submit(
+      page,
+      page.locator('tr[data-sku="biscuits"]').getByRole('button', { name: 'Remove' }),
+    )
+
+    await page.reload()
+    expect(await qtyOf('tea').inputValue()).toBe('2')
+    expect(await qtyOf('mug').inputValue()).toBe('3')
+    expect(await page.locator('tr[data-sku="biscuits"]').count()).toBe(0)
+    expect(await page.locator('#cart-total').textContent()).toBe('€55.00')
+    expect(await page.locator('#cart-count').textContent()).toBe('5')
+
+    mkdirSync(fileURLToPath(new URL('../.artifacts/', import.meta.url)), { recursive: true })
+    await page.screenshot({ path: SCREENSHOT, fullPage: true })
+    expect(statSync(SCREENSHOT).size).toBeGreaterThan(1000)
+  })
+
+  it('keeps the session cookie away from scripts: HttpOnly, SameSite=Lax, Path=/', async () => {
+    const cookie = await sessionCookie(context)
+    expect(cookie.httpOnly).toBe(true)
+    expect(cookie.sameSite).toBe('Lax')
+    expect(cookie.path).toBe('/')
+    // A string expression: this project's tsconfig has no DOM lib.
+    const visibleToScripts = String(await page.evaluate('document.cookie'))
+    expect(visibleToScripts).not.toContain('sid=')
+  })
+
+  it('gives a second browser context its own session', async () => {
+    if (!browser) throw new Error('no browser')
+    const other = await newContext(browser)
+    try {
+      const second = await other.newPage()
+      await second.goto('/cart')
+      expect(await second.locator('#empty-cart').count()).toBe(1)
+      expect(await second.getByRole('link', { name: 'Sign in' }).count()).toBe(1)
+      expect((await sessionCookie(other)).value).not.toBe((await sessionCookie(context)).value)
+      await second.goto('/session')
+      await page.goto('/session')
+      const ids = [
+        await second.locator('#session-id').textContent(),
+        await page.locator('#session-id').textContent(),
+      ]
+      expect(ids[0]).not.toBe(ids[1])
+    } finally {
+      await other.close()
+    }
+  })
+
+  it('signs out, and the back button no longer shows private pages', async () => {
+    await page.goto('/account')
+    expect(await page.locator('#account').count()).toBe(1)
+    const signedIn = (await sessionCookie(context)).value
+
+    await submit(page, page.getByRole('button', { name: 'Sign out' }))
+    expect(new URL(page.url()).pathname).toBe('/')
+    expect(await flash(page, 'You are signed out.').count()).toBe(1)
+    expect(await page.locator('#cart-count').textContent()).toBe('0')
+    await page.reload()
+    expect(await flash(page, 'You are signed out.').count()).toBe(0)
+    expect((await sessionCookie(context)).value).not.toBe(signedIn)
+
+    // Back to /account: with no-store the browser must ask the server, which now says "sign in".
+    await page.goBack()
+    await page.waitForLoadState('load')
+    expect(await page.locator('#account').count()).toBe(0)
+    expect(new URL(page.url()).pathname).toBe('/login')
+    expect(await page.content()).not.toContain('Signed in as')
+
+    // The signed-in cookie, replayed by hand, no longer authenticates.
+    const replay = await fetch(`${base}/account`, {
+      headers: { cookie: `sid=${signedIn}` },
+      redirect: 'manual',
+    })
+    expect(replay.status).toBe(302)
+    expect(replay.headers.get('location')).toBe('/login')
+  })
+})
