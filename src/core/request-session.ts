@@ -13,7 +13,7 @@ import type { SessionEvent } from './events.js'
 import { type DroppedFlash, type FlashQueue, FlashState, loadFlash } from './flash.js'
 import { generateId, isValidId } from './id.js'
 import type { LiveEntry } from './registry.js'
-import { SessionObject, type SessionOwner } from './session-object.js'
+import { retireSession, SessionObject, type SessionOwner } from './session-object.js'
 
 /** Keys of a stored record that are not session data. */
 const COOKIE_KEY = 'cookie'
@@ -83,6 +83,8 @@ export class RequestSession implements SessionOwner {
   /** Write the whole record (a repaired one), never a patch on top of what the store holds. */
   #replace = false
   #destroyed = false
+  /** Invalid flash messages were dropped on load: the stored queue must be rewritten without them. */
+  #flashDropped = false
   #secureRequest = false
   #cookieAllowed = true
   #headerDone = false
@@ -189,8 +191,8 @@ export class RequestSession implements SessionOwner {
     for (const key of keep ?? []) {
       if (Object.hasOwn(from, key)) kept[key] = (from as unknown as Record<string, unknown>)[key]
     }
-    await this.#endStoredSession()
     // Kept values go through the schema again: they start the new session, so they must be valid.
+    // Checked (and the new id made) before the old record goes: a failed regenerate changes nothing.
     const input = { ...(await this.#defaults()), ...(JSON.parse(JSON.stringify(kept)) as object) }
     const checked = await validate(this.#config.schema, input)
     if (!checked.ok || !isPlainObject(checked.value)) {
@@ -202,14 +204,18 @@ export class RequestSession implements SessionOwner {
         },
       )
     }
+    const id = this.#newId()
+    await this.#endStoredSession()
     const next = new SessionObject(this)
     this.#assign(next, checked.value)
-    Object.freeze(from)
-    this.id = this.#newId()
+    retireSession(from, this.id, this.cookie)
+    this.id = id
     this.#snapshot = new Map()
     this.#persisted = false
     this.#forceSave = true
-    this.cookie.renew(Date.now(), undefined)
+    // A new cookie from the options, as express-session's regenerate makes; the old one stays
+    // with the retired object, so a stale reference cannot move the new session's expiry.
+    this.cookie = this.#newCookie()
     if (this.#config.absoluteTimeout !== undefined) this.cookie.createdAt = Date.now()
     this.#object = next
     this.#expose()
@@ -328,6 +334,7 @@ export class RequestSession implements SessionOwner {
         })
       }
       this.#forceSave = true
+      this.#flashDropped = true
     }
     return queue
   }
@@ -754,9 +761,11 @@ export class RequestSession implements SessionOwner {
       }
       if (store.patch !== undefined && this.#persisted && !this.#replace) {
         const patchSet = { ...changes.set }
-        if (this.#flash.changed) patchSet[FLASH_KEY] = flash ?? {}
+        const flashChanged = this.#flash.changed || this.#flashDropped
+        // An emptied queue is unset, not stored as `{}`, as a full write would leave it.
+        if (flashChanged && flash !== undefined) patchSet[FLASH_KEY] = flash
         const unset =
-          flash === undefined && this.#flash.changed ? [...changes.unset, FLASH_KEY] : changes.unset
+          flash === undefined && flashChanged ? [...changes.unset, FLASH_KEY] : changes.unset
         const applied = await store.patch(id, { set: patchSet, unset, cookie: record.cookie })
         if (!applied) this.#emit({ type: 'resurrection_blocked', idHash: hashId(id) })
         return
@@ -775,6 +784,7 @@ export class RequestSession implements SessionOwner {
     this.#persisted = true
     this.#wrote = true
     this.#forceSave = false
+    this.#flashDropped = false
     this.#replace = false
     this.cookie.changed = false
     this.#snapshot = this.#takeSnapshot(this.#object)

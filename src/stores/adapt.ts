@@ -36,6 +36,13 @@ export interface AdaptOptions {
   timeoutMs: number
 }
 
+/**
+ * What `get` resolves when the store failed to parse its own record (a `SyntaxError`, e.g. junk
+ * planted in Redis: connect-redis passes JSON.parse's error). Not JSON, so typed-session treats it
+ * as an invalid record (`onInvalid`, a fresh session by default) instead of failing the request.
+ */
+export const UNREADABLE_RECORD = '<unreadable session record>'
+
 type Method = 'get' | 'set' | 'destroy' | 'touch' | 'patch'
 type StoreFunction = (...args: unknown[]) => unknown
 
@@ -54,7 +61,9 @@ const CALLBACK_INDEX: Readonly<Record<Method, number>> = {
  * Accepts native stores and every express-session store (classes extending express-session's
  * `Store` or plain objects): callbacks called synchronously, twice, or never; methods that return a
  * promise as well as (connect-redis 9) or instead of calling back; synchronous throws; `ENOENT`
- * from `get` (not found); `connect` / `disconnect` events (calls wait for `connect`, then fail,
+ * from `get` (not found); a `SyntaxError` from `get` (an unreadable record: resolves
+ * {@link UNREADABLE_RECORD}, which the core handles like any invalid record); `connect` /
+ * `disconnect` events (calls wait for `connect`, then fail,
  * never silently skip the session). Every call settles exactly once; a late answer is ignored.
  * The {@link MemoryStore} is called directly: it answers in-process and cannot hang.
  *
@@ -179,6 +188,8 @@ class CallingAdapter {
       const callback = (err?: unknown, value?: unknown): void => {
         if (err === null || err === undefined || err === false) settle(undefined, value)
         else if (method === 'get' && isNotFound(err)) settle(undefined, null)
+        else if (method === 'get' && err instanceof SyntaxError)
+          settle(undefined, UNREADABLE_RECORD)
         else fail(err)
       }
 

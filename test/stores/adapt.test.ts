@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { isSessionError } from '../../src/errors.js'
-import { nativeStore, toSessionStore } from '../../src/stores/adapt.js'
+import { nativeStore, toSessionStore, UNREADABLE_RECORD } from '../../src/stores/adapt.js'
 import { MemoryStore } from '../../src/stores/memory.js'
 import type { SessionRecord } from '../../src/stores/types.js'
 
@@ -193,6 +193,24 @@ describe('toSessionStore', () => {
       )
       await expect(store.get('id')).resolves.toBeNull()
       await expectStoreError(store.set('id', RECORD), enoent)
+    })
+
+    it('resolves an unparseable record (SyntaxError from get) as a non-JSON string, not an error', async () => {
+      const store = toSessionStore(
+        callbackStore({
+          get: (_id: string, cb: Callback) => {
+            try {
+              JSON.parse('{junk')
+            } catch (err) {
+              cb(err)
+            }
+          },
+        }),
+        { timeoutMs: TIMEOUT_MS },
+      )
+      const found = await store.get('id')
+      expect(found).toBe(UNREADABLE_RECORD)
+      expect(() => JSON.parse(found as string)).toThrow()
     })
 
     it('exposes touch only when the store has it, and never patch for a callback store', async () => {
