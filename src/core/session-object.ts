@@ -1,4 +1,5 @@
 import type { LiveCookie } from '../cookie/live-cookie.js'
+import { SessionError } from '../errors.js'
 import type { RegenerateOptions, SessionCallback } from './session-type.js'
 
 /** What a session object asks of the request that owns it. */
@@ -13,6 +14,13 @@ export interface SessionOwner {
 }
 
 /**
+ * Sessions replaced by `regenerate()`, with the id and cookie each had. The owner moves on to a
+ * new id and cookie; a stale reference keeps reporting its own, so it can neither leak the new id
+ * nor change the new session's expiry (express-session #425, #1036: stale `req.session`).
+ */
+const retired = new WeakMap<SessionObject, { readonly id: string; readonly cookie: LiveCookie }>()
+
+/**
  * `req.session`. Data keys are its own enumerable properties (so `Object.keys`, spreading and
  * `JSON.stringify` see exactly the data, as in express-session); the members live on the
  * prototype and the owner in a private field, invisible to both.
@@ -25,11 +33,11 @@ export class SessionObject {
   }
 
   get id(): string {
-    return this.#owner.id
+    return retired.get(this)?.id ?? this.#owner.id
   }
 
   get cookie(): LiveCookie {
-    return this.#owner.cookie
+    return retired.get(this)?.cookie ?? this.#owner.cookie
   }
 
   save(callback?: SessionCallback): Promise<void> | this {
@@ -59,10 +67,26 @@ export class SessionObject {
   }
 
   resetMaxAge(): this {
+    if (retired.has(this)) {
+      throw new SessionError(
+        'ERR_SESSION_DESTROYED',
+        'typed-session: resetMaxAge() on a session that was replaced by regenerate()',
+      )
+    }
     const cookie = this.#owner.cookie
     cookie.maxAge = cookie.originalMaxAge ?? undefined
     return this
   }
+}
+
+/**
+ * Retire `session` for good: frozen (its data cannot change), members reject with
+ * `ERR_SESSION_DESTROYED`, and `id` / `cookie` stay those it had (the cookie frozen too).
+ */
+export function retireSession(session: SessionObject, id: string, cookie: LiveCookie): void {
+  Object.freeze(cookie)
+  retired.set(session, { id, cookie })
+  Object.freeze(session)
 }
 
 /** Promise without a callback; with one, call it once (node style) and return the session. */
