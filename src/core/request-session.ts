@@ -524,6 +524,16 @@ export class RequestSession implements SessionOwner {
             `typed-session: unknown flash kind ${JSON.stringify(kind)}`,
           )
         }
+        // A message that fails its schema would only be dropped on the next load: refuse it now,
+        // as a save refuses invalid data. An async schema is left to the check on load.
+        const checked = validate(schemas[kind]!, value)
+        if (!(checked instanceof Promise) && !checked.ok) {
+          throw new SessionError(
+            'ERR_SESSION_INVALID_DATA',
+            `typed-session: flash message of kind ${JSON.stringify(kind)} fails its schema`,
+            { issues: checked.issues },
+          )
+        }
         return flash.add(kind, value)
       }
       const taken = flash.take(kind, this.#takenElsewhere())

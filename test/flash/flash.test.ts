@@ -145,6 +145,16 @@ describe('req.flash call shapes (connect-flash compatible)', () => {
     expect(response.status).toBe(500)
     expect(JSON.parse(response.body)).toEqual({ code: 'ERR_SESSION_MISUSE' })
   })
+
+  it('throws ERR_SESSION_INVALID_DATA for a value its kind rejects, and queues nothing', async () => {
+    const store = new MemoryStore()
+    server = await listen(flashApp({ store }))
+    const client = new CookieClient(server.url)
+    const response = await client.post('/flash', { messages: [['formErrors', 'not a record']] })
+    expect(response.status).toBe(500)
+    expect(JSON.parse(response.body)).toEqual({ code: 'ERR_SESSION_INVALID_DATA' })
+    expect(store.size).toBe(0)
+  })
 })
 
 describe('flash storage', () => {
