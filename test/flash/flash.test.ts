@@ -302,6 +302,17 @@ describe('flash on a new visitor (saveUninitialized: false)', () => {
 })
 
 describe('flash option checks', () => {
+  it('accepts a zod object as the flash option (one schema per kind in its shape)', async () => {
+    const app = express()
+    app.use(session({ schema, secret: SECRET, flash: z.object({ notice: z.number().int() }) }))
+    app.get('/queue', (req, res) => res.json({ length: req.flash('notice', 7) }))
+    app.get('/take', (req, res) => res.json({ notice: req.flash('notice') }))
+    server = await listen(app)
+    const client = new CookieClient(server.url)
+    expect(JSON.parse((await client.get('/queue')).body)).toEqual({ length: 1 })
+    expect(JSON.parse((await client.get('/take')).body)).toEqual({ notice: [7] })
+  })
+
   it('rejects at session() a flash kind that collides with a session data key', () => {
     const colliding = { views: z.string() }
     const call = (): unknown =>
