@@ -17,7 +17,7 @@ const USERS: readonly (User & { password: string })[] = [
 
 /** The documented pattern: declare the key Passport writes, so a strict schema keeps it. */
 const schema = z.object({
-  passport: z.object({ user: z.string() }).partial().optional(),
+  passport: z.object({ user: z.string().optional() }).optional(),
   theme: z.enum(['light', 'dark']).default('light'),
 })
 /** The same app without the `passport` key: what a user forgets. */
