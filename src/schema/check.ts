@@ -54,9 +54,12 @@ export type FlashShape<TFlash> = TFlash extends FlashObjectSchema
     ? TFlash
     : {}
 
-/** The message type per flash kind. */
+/**
+ * The message type per flash kind. `-readonly`: a `const` flash option is inferred read-only,
+ * which must not leak into the message records `req.flash()` hands out.
+ */
 export type FlashValues<TFlash> = {
-  [TKind in keyof FlashShape<TFlash>]: FlashShape<TFlash>[TKind] extends StandardSchemaV1
+  -readonly [TKind in keyof FlashShape<TFlash>]: FlashShape<TFlash>[TKind] extends StandardSchemaV1
     ? SchemaOutput<FlashShape<TFlash>[TKind]>
     : never
 }
