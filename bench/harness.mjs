@@ -145,7 +145,8 @@ export function isBuildStale() {
 export function ensureBuilt({ log = console.log } = {}) {
   if (!isBuildStale()) return false
   log('dist/ is missing or older than src/: running npm run build')
-  const result = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' })
+  // Build chatter goes to stderr: stdout carries the report.
+  const result = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 2, 2] })
   if (result.status === 0) return true
   // tsup writes the JS bundles before the declaration build; a type error there leaves fresh
   // JavaScript, which is all the bench runs. Say so, and go on.

@@ -39,6 +39,7 @@ const TARGETS = [
 
 const notes = []
 const startedAt = new Date()
+const loadAtStart = os.loadavg().map((l) => Math.round(l * 100) / 100)
 const log = (...args) => console.error(...args)
 
 await main()
@@ -47,6 +48,13 @@ async function main() {
   let variants = config.variants
   if (!variants.includes('bare')) throw new Error('BENCH_VARIANTS must include bare (the limit)')
   if (variants.some((v) => TYPED_VARIANTS.has(v)) || config.memory) ensureBuilt({ log })
+  const cores = os.availableParallelism?.() ?? os.cpus().length
+  if (loadAtStart[0] > cores / 2) {
+    note(
+      `load average ${loadAtStart[0]} on ${cores} CPUs before the run: other work competes with ` +
+        'the servers and the load generator; expect noisy numbers.',
+    )
+  }
 
   if (variants.some((v) => REDIS_VARIANTS.has(v)) && !(await redisAnswers(config.redisUrl))) {
     note(`Redis does not answer at ${config.redisUrl}: connect-redis rows skipped.`)
@@ -262,7 +270,8 @@ function renderReport({ summary, memory, targets, machine }) {
   lines.push(
     `Machine: ${machine.nproc} CPUs (${machine.cpuModel}), Node ${machine.node}, ${machine.platform}; ` +
       `${config.connections} connections, ${config.rounds} rounds x ${config.durationSec}s ` +
-      `(+${config.warmupSec}s warm-up), medians over rounds.`,
+      `(+${config.warmupSec}s warm-up), medians over rounds. Load average ${machine.loadAvgAtStart[0]} ` +
+      `at start, ${machine.loadAvgAtEnd[0]} at end.`,
   )
   lines.push('')
   lines.push('| flow | server | req/s | p99 ms | x bare | x express-session | server CPU us/req |')
@@ -310,6 +319,9 @@ function machineFacts() {
     node: process.version,
     platform: `${os.platform()} ${os.release()} ${os.arch()}`,
     totalMemGb: Math.round(os.totalmem() / 1e8) / 10,
+    // Other work on the machine skews every row; the load average says how much there was.
+    loadAvgAtStart: loadAtStart,
+    loadAvgAtEnd: os.loadavg().map((l) => Math.round(l * 100) / 100),
   }
 }
 

@@ -141,11 +141,12 @@ function mountSessionRoutes(a) {
 /** The limit: same routes and response bodies, no session. */
 function mountBareRoutes(a) {
   let views = 0
+  const { userId } = loginData()
   a.get('/login', (_req, res) => {
     res.json({ ok: true })
   })
   a.get('/read', (_req, res) => {
-    res.json({ userId: loginData().userId, views: 0, items: 3 })
+    res.json({ userId, views: 0, items: 3 })
   })
   a.get('/write', (_req, res) => {
     views += 1
