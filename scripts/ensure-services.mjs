@@ -51,9 +51,15 @@ function ensureChromium() {
   if (existsSync('/usr/bin/chromium')) return
   if (isRoot) {
     console.log('[ensure-services] installing Debian chromium for the browser test')
-    if (run(`DEBIAN_FRONTEND=noninteractive bash -c '${CHROMIUM_INSTALL}'`) && existsSync('/usr/bin/chromium')) return
+    if (
+      run(`DEBIAN_FRONTEND=noninteractive bash -c '${CHROMIUM_INSTALL}'`) &&
+      existsSync('/usr/bin/chromium')
+    )
+      return
   }
-  throw new Error(`Chromium is missing (the browser test needs /usr/bin/chromium). Install it with:\n  ${CHROMIUM_INSTALL}`)
+  throw new Error(
+    `Chromium is missing (the browser test needs /usr/bin/chromium). Install it with:\n  ${CHROMIUM_INSTALL}`,
+  )
 }
 
 try {

@@ -66,5 +66,9 @@ export class SessionError extends Error {
  * (the brand is a `Symbol.for`, not `instanceof`).
  */
 export function isSessionError(value: unknown): value is SessionError {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as Record<symbol, unknown>)[BRAND] === true
+  )
 }

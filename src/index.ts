@@ -36,7 +36,7 @@ export type {
 } from './schema/check.js'
 export { session } from './session.js'
 export { nativeStore } from './stores/adapt.js'
-export { MemoryStore } from './stores/memory.js'
 export type { MemoryStoreOptions } from './stores/memory.js'
+export { MemoryStore } from './stores/memory.js'
 export { Store } from './stores/store.js'
 export type { SessionPatch, SessionRecord, SessionStore, StoredCookie } from './stores/types.js'

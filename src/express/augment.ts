@@ -1,5 +1,5 @@
-import type { FlashFunction, RegisteredFlash, RegisteredSession } from '../register.js'
 import type {} from 'express-serve-static-core'
+import type { FlashFunction, RegisteredFlash, RegisteredSession } from '../register.js'
 
 /*
  * Express hands handlers the `Request` of express-serve-static-core, which extends the global

@@ -3,6 +3,7 @@ import { z } from 'zod'
 import { MemoryStore, type SessionStore, session } from '../../src/index.js'
 import { FRAMEWORKS, type Handler, json, serve } from '../helpers/apps.js'
 import { CookieClient, parseSetCookie, type TestServer } from '../helpers/http.js'
+import { spyStore } from '../helpers/spy-store.js'
 
 const SECRET = 'a-test-secret-that-is-32-chars-long!'
 const schema = z.object({
@@ -16,20 +17,6 @@ afterEach(async () => {
   await server?.close()
   server = undefined
 })
-
-/** A store that counts every call, around a MemoryStore. */
-function countingStore(): SessionStore & { calls: string[]; inner: MemoryStore } {
-  const inner = new MemoryStore()
-  const calls: string[] = []
-  return {
-    calls,
-    inner,
-    get: (id) => (calls.push('get'), inner.get(id)),
-    set: (id, record) => (calls.push('set'), inner.set(id, record)),
-    destroy: (id) => (calls.push('destroy'), inner.destroy(id)),
-    touch: (id, record) => (calls.push('touch'), inner.touch(id, record)),
-  }
-}
 
 describe.each(FRAMEWORKS)('session() on %s', (framework) => {
   const routes: Record<string, Handler> = {
@@ -58,7 +45,7 @@ describe.each(FRAMEWORKS)('session() on %s', (framework) => {
   })
 
   it('applies schema defaults to a new session and sets no cookie when nothing changed', async () => {
-    const store = countingStore()
+    const store = spyStore()
     server = await serve(framework, session({ schema, secret: SECRET, store }), routes)
     const response = await new CookieClient(server.url).get('/read')
     expect(JSON.parse(response.body)).toMatchObject({ views: 0, cart: [] })
@@ -94,7 +81,7 @@ describe.each(FRAMEWORKS)('session() on %s', (framework) => {
   })
 
   it('gives a tampered or unknown cookie a fresh session with a new id', async () => {
-    const store = countingStore()
+    const store = spyStore()
     server = await serve(framework, session({ schema, secret: SECRET, store }), routes)
     const client = new CookieClient(server.url)
     const { id } = JSON.parse((await client.get('/count')).body)

@@ -33,7 +33,7 @@ let framework: Framework = 'express5'
 async function start(routes: Record<string, Handler>, options: object = {}) {
   const store = new MemoryStore()
   server = await serve(
-    'express5',
+    framework,
     session({ schema, secret: SECRET, store, cookie: { maxAge: 60_000 }, ...options }),
     {
       'GET /count': (req, res) => {

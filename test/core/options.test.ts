@@ -3,9 +3,10 @@ import expressSession from 'express-session'
 import * as v from 'valibot'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { z } from 'zod'
-import { MemoryStore, type SessionEvent, type SessionStore, session } from '../../src/index.js'
+import { MemoryStore, type SessionEvent, session } from '../../src/index.js'
 import { FRAMEWORKS, type Framework, type Handler, json, serve } from '../helpers/apps.js'
 import { CookieClient, listen, parseSetCookie, type TestServer } from '../helpers/http.js'
+import { spyStore } from '../helpers/spy-store.js'
 
 const SECRET = 'a-test-secret-that-is-32-chars-long!'
 const OLD_SECRET = 'an-old-secret-that-is-32-chars-long!'
@@ -38,19 +39,6 @@ async function start(
   })
   servers.push(server)
   return new CookieClient(server.url)
-}
-
-function spyStore(): SessionStore & { calls: string[]; inner: MemoryStore } {
-  const inner = new MemoryStore()
-  const calls: string[] = []
-  return {
-    calls,
-    inner,
-    get: (id) => (calls.push('get'), inner.get(id)),
-    set: (id, record) => (calls.push('set'), inner.set(id, record)),
-    destroy: (id) => (calls.push('destroy'), inner.destroy(id)),
-    touch: (id, record) => (calls.push('touch'), inner.touch(id, record)),
-  }
 }
 
 describe.each(FRAMEWORKS)('%s', (each) => {
