@@ -35,8 +35,12 @@ export type {
   SchemaOutput,
 } from './schema/check.js'
 export { session } from './session.js'
-export { nativeStore } from './stores/adapt.js'
+export type { AdaptedStore, AdaptOptions } from './stores/adapt.js'
+export { nativeStore, toSessionStore } from './stores/adapt.js'
+export type { StoreConformanceCase, StoreConformanceResult } from './stores/conformance.js'
+export { runStoreConformance, storeConformance } from './stores/conformance.js'
 export type { MemoryStoreOptions } from './stores/memory.js'
 export { MemoryStore } from './stores/memory.js'
+export type { StoreConstructor } from './stores/store.js'
 export { Store } from './stores/store.js'
 export type { SessionPatch, SessionRecord, SessionStore, StoredCookie } from './stores/types.js'
