@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { StandardSchemaV1 } from '@standard-schema/spec'
 import { resolveCookieSettings } from './cookie/settings.js'
 import type { SessionConfig } from './core/config.js'
+import { redactStoreErrors } from './core/redact.js'
 import { registryFor } from './core/registry.js'
 import { RequestSession } from './core/request-session.js'
 import { SessionError } from './errors.js'
@@ -133,7 +134,9 @@ function resolveConfig<TSchema extends StandardSchemaV1, TFlash extends FlashOpt
       )
     }
   }
-  const store = toSessionStore(userStore, { timeoutMs: storeTimeout })
+  const adapted = toSessionStore(userStore, { timeoutMs: storeTimeout })
+  // Store errors may name the key; the in-process MemoryStore's never do (and it is the hot path).
+  const store = userStore instanceof MemoryStore ? adapted : redactStoreErrors(adapted)
   const flashSchemas = resolveFlash(options.flash, fail)
   checkShape(schema, flashSchemas, fail)
   return {

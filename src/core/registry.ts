@@ -13,7 +13,10 @@ export interface LiveEntry {
   latestJson: string | undefined
   /** Set once `destroy()` or `regenerate()` ended the session: nothing may write it again. */
   destroyed: boolean
-  /** The tail of this session's write queue: writes reach the store in the order they merged. */
+  /**
+   * The tail of this session's write queue: writes reach the store in the order they merged. It
+   * rejects while the last write failed, so writes queued behind a failed one fail at once.
+   */
   queue: Promise<unknown>
   /** Flash messages taken by a request, so a parallel request does not show them again. */
   takenFlash: Set<string> | undefined

@@ -35,6 +35,17 @@ const FORBIDDEN_KEYS = new Set([
   'resetMaxAge',
 ])
 
+/** Headers that describe a response body, dropped when a failed commit replaces that body. */
+const REPRESENTATION_HEADERS = [
+  'content-length',
+  'content-type',
+  'content-encoding',
+  'content-range',
+  'content-language',
+  'etag',
+  'last-modified',
+]
+
 /** Salt for the id hashes in events: per process, so hashes cannot be matched against a list of ids. */
 const EVENT_SALT = randomBytes(16)
 
@@ -170,7 +181,7 @@ export class RequestSession implements SessionOwner {
         'typed-session: the session no longer exists in the store',
       )
     }
-    const record = this.#parseRecord(raw)
+    const record = this.#parseRecord(raw, this.id)
     const data = record === undefined ? undefined : await this.#validateData(record)
     if (record === undefined || data === undefined) {
       throw new SessionError(
@@ -253,11 +264,11 @@ export class RequestSession implements SessionOwner {
       this.#release()
       return this.#fresh()
     }
-    const record = this.#parseRecord(raw)
+    const record = this.#parseRecord(raw, id)
     if (record === undefined)
       return this.#invalid(
         id,
-        [{ message: 'the stored record is not a session object' }],
+        [{ message: this.#recordProblem ?? 'the stored record is not a session object' }],
         undefined,
       )
     this.id = id
@@ -266,7 +277,11 @@ export class RequestSession implements SessionOwner {
     this.cookie.restore(record.cookie)
     const now = Date.now()
     if (this.cookie.expires !== null && this.cookie.expires.getTime() <= now) {
-      this.#emit({ type: 'expired_idle', idHash: hashId(id) })
+      // Saves cap the stored expiry at the absolute deadline, so an idle expiry at that moment is
+      // the absolute timeout: report it as such (attack detection counts the two apart).
+      const deadline = this.#deadline()
+      const type = deadline !== undefined && deadline <= now ? 'expired_absolute' : 'expired_idle'
+      this.#emit({ type, idHash: hashId(id) })
       return this.#discard()
     }
     if (config.absoluteTimeout !== undefined) {
@@ -289,20 +304,42 @@ export class RequestSession implements SessionOwner {
   }
 
   /** Parse what the store returned into a record with a cookie, or `undefined` when it is junk. */
-  #parseRecord(raw: unknown): SessionRecord | undefined {
+  #parseRecord(raw: unknown, id: string): SessionRecord | undefined {
+    this.#recordProblem = undefined
     let value = raw
     if (typeof raw === 'string') {
-      if (raw.length > this.#config.maxSessionBytes) return undefined
+      if (raw.length > this.#config.maxSessionBytes) return this.#tooLarge(id, raw.length)
       try {
         value = JSON.parse(raw)
       } catch {
         return undefined
       }
+    } else if (typeof raw === 'object' && raw !== null) {
+      // A store that parses for us (connect-redis, connect-pg-simple) is held to the same limit
+      // (tj/connect-redis #354: sessions that grew until reading one took minutes). Measuring also
+      // catches what cannot be serialised: a cycle, or nesting too deep for the stack.
+      let bytes: number
+      try {
+        bytes = JSON.stringify(raw).length
+      } catch {
+        return undefined
+      }
+      if (bytes > this.#config.maxSessionBytes) return this.#tooLarge(id, bytes)
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined
     const cookie = (value as Record<string, unknown>)[COOKIE_KEY]
     if (typeof cookie !== 'object' || cookie === null) return undefined
     return value as SessionRecord
+  }
+
+  /** Why the last record was refused, when it was for its size (for the `onInvalid` report). */
+  #recordProblem: string | undefined
+
+  /** Refuse a stored record over `maxSessionBytes`, with a `too_large` report. */
+  #tooLarge(id: string, bytes: number): undefined {
+    this.#recordProblem = `the stored record is ${bytes} bytes, over maxSessionBytes (${this.#config.maxSessionBytes})`
+    this.#emit({ type: 'too_large', idHash: hashId(id), bytes })
+    return undefined
   }
 
   /** The record's data validated by the schema, or `undefined` (issues kept for the policy). */
@@ -549,7 +586,9 @@ export class RequestSession implements SessionOwner {
   /** Tell overlapping requests which messages this one has shown (a flash is shown once). */
   #shareTaken(): void {
     const entry = this.#entry
-    if (entry === undefined || entry.refs < 2) return
+    // Shared even when this request is alone: one that joins later can still read the record from
+    // before this request's write removes the message, and would show it a second time.
+    if (entry === undefined) return
     entry.takenFlash ??= new Set()
     for (const key of this.#flash.taken) entry.takenFlash.add(key)
   }
@@ -596,13 +635,19 @@ export class RequestSession implements SessionOwner {
 
   /** A store or validation failure at the end of the request: the error handler answers instead. */
   #commitFailed(err: unknown, release: () => void): void {
-    this.#emit({ type: 'store_error', operation: 'commit', error: err })
+    // Only a store failure is a `store_error`; data errors (too large, invalid) report themselves.
+    if (!(err instanceof SessionError) || err.code === 'ERR_SESSION_STORE')
+      this.#emit({ type: 'store_error', operation: 'commit', error: err })
     if (this.#res.headersSent) {
       // Too late to change the answer (a streamed response): end it; the event reported the loss.
       release()
       return
     }
     this.#headerDone = true
+    // The handler's body was never sent: its representation headers describe that body, not the
+    // error page. A stale Content-Length desynchronises a keep-alive connection (the client reads
+    // the next response as the rest of this one: response splitting).
+    for (const name of REPRESENTATION_HEADERS) this.#res.removeHeader(name)
     this.#next(err)
   }
 
@@ -727,6 +772,7 @@ export class RequestSession implements SessionOwner {
       throw new SessionError('ERR_SESSION_DESTROYED', 'typed-session: the session was destroyed')
     const config = this.#config
     if (changes.json.length > config.maxSessionBytes) {
+      this.#emit({ type: 'too_large', idHash: hashId(this.id), bytes: changes.json.length })
       throw new SessionError(
         'ERR_SESSION_TOO_LARGE',
         `typed-session: the session is ${changes.json.length} bytes, over maxSessionBytes (${config.maxSessionBytes})`,
@@ -783,10 +829,13 @@ export class RequestSession implements SessionOwner {
       await store.set(id, record)
     }
     try {
-      // Writes to one session reach the store in the order they were merged.
+      // Writes to one session reach the store in the order they were merged. A write queued behind
+      // one that failed fails with it instead of waiting its own turn: behind a hanging store, N
+      // queued writes would otherwise hold the last request for N * storeTimeout.
       const run =
-        entry === undefined || entry.pendingWrites === 1 ? write() : entry.queue.then(write, write)
-      if (entry !== undefined) entry.queue = run.catch(() => undefined)
+        entry === undefined || entry.pendingWrites === 1 ? write() : entry.queue.then(write)
+      if (entry !== undefined) entry.queue = run
+      run.catch(() => undefined)
       await run
     } finally {
       if (entry !== undefined) entry.pendingWrites--
@@ -848,6 +897,10 @@ export class RequestSession implements SessionOwner {
     const wasPersisted = this.#persisted
     this.#persisted = false
     this.#release()
+    // Logout is final (rack-session CVE-2025-46336, session resurrection): a write of an
+    // overlapping request that is already on its way to a store without atomic writes (connect-redis
+    // `set`) must land before the delete, never after it. `destroyed` stops writes not yet started.
+    if (entry !== undefined && entry.pendingWrites > 0) await entry.queue.then(noop, noop)
     if (wasPersisted) await this.#config.store.destroy(id)
   }
 
@@ -902,6 +955,8 @@ interface Changes {
   /** The whole data as JSON, built from the per-key JSON computed on the way. */
   readonly json: string
 }
+
+function noop(): void {}
 
 /** A salted, shortened hash of an id: correlates events without revealing a usable id. */
 function hashId(id: string): string {
