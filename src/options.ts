@@ -102,7 +102,8 @@ export interface SessionOptions<TSchema extends StandardSchemaV1, TFlash extends
   absoluteTimeout?: number | undefined
   /**
    * Largest session record, in bytes of JSON, that is loaded or saved. A larger record is refused
-   * (`ERR_SESSION_TOO_LARGE` on save, a fresh session on load). @default 65536
+   * (`ERR_SESSION_TOO_LARGE` on save, `onInvalid` on load, whether the store returns a string or
+   * an object) and reported with a `too_large` event carrying the size. @default 65536
    */
   maxSessionBytes?: number | undefined
   /**

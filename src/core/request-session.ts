@@ -963,12 +963,17 @@ function hashId(id: string): string {
   return createHash('sha256').update(EVENT_SALT).update(id).digest('base64url').slice(0, 16)
 }
 
-/** express-session's path filter: a plain prefix match on the path (query string excluded). */
+/**
+ * Whether the request path is inside the cookie path, by RFC 6265 5.1.4 path-match (query string
+ * excluded). express-session's plain prefix test let `/admin` match `/administrator`
+ * (@fastify/session #169): a session started there for a cookie the browser never sends back.
+ */
 function pathMatches(url: string, path: string): boolean {
   if (path === '/') return true
   const query = url.indexOf('?')
   const pathname = query === -1 ? url : url.slice(0, query)
-  return pathname.startsWith(path)
+  if (!pathname.startsWith(path)) return false
+  return pathname.length === path.length || path.endsWith('/') || pathname[path.length] === '/'
 }
 
 /**
