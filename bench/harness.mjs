@@ -3,7 +3,7 @@
 import { fork, spawnSync } from 'node:child_process'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { COOKIE_NAME, REDIS_URL } from './config.mjs'
 
 export const BENCH_DIR = dirname(fileURLToPath(import.meta.url))
@@ -118,6 +118,23 @@ export async function login(port, variant, count) {
   return cookies
 }
 
+/**
+ * The built package: `TYPED_SESSION_ENTRY` (a path to another build's ESM entry, e.g. of an older
+ * commit, to compare two builds) or this package by name (self-reference through package.json
+ * `exports`), else `dist/index.js` directly.
+ */
+export async function importTypedSession() {
+  const entry = process.env.TYPED_SESSION_ENTRY
+  if (entry) return await import(pathToFileURL(entry).href)
+  try {
+    return await import('typed-session')
+  } catch (err) {
+    if (err?.code !== 'ERR_MODULE_NOT_FOUND' && err?.code !== 'ERR_PACKAGE_PATH_NOT_EXPORTED')
+      throw err
+    return await import('../dist/index.js')
+  }
+}
+
 /** Newest modification time under a directory, in ms. */
 function newestMtime(dir) {
   let newest = 0
@@ -143,6 +160,10 @@ export function isBuildStale() {
 
 /** Run `npm run build` when dist/ is stale. Throws when the build fails. */
 export function ensureBuilt({ log = console.log } = {}) {
+  if (process.env.TYPED_SESSION_ENTRY) {
+    log(`typed-session from TYPED_SESSION_ENTRY=${process.env.TYPED_SESSION_ENTRY} (no build)`)
+    return false
+  }
   if (!isBuildStale()) return false
   log('dist/ is missing or older than src/: running npm run build')
   // Build chatter goes to stderr: stdout carries the report.

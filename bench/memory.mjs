@@ -8,6 +8,7 @@ import { createServer } from 'node:http'
 import { setImmediate as tick } from 'node:timers/promises'
 import express from 'express'
 import { COOKIE, COOKIE_NAME, loginData, SECRET, schema } from './config.mjs'
+import { importTypedSession } from './harness.mjs'
 
 const library = process.argv[2]
 const count = Number(process.argv[3] ?? 100_000)
@@ -71,7 +72,7 @@ async function makeStore(name) {
       )
     return { store, makeMiddleware, set }
   }
-  const mod = await import('typed-session').catch(() => import('../dist/index.js'))
+  const mod = await importTypedSession()
   if (typeof mod.MemoryStore !== 'function')
     throw new Error('typed-session does not export MemoryStore yet')
   // Its default `max` (LRU bound) is 10,000: raise it, or the store would evict what we count.

@@ -10,11 +10,11 @@ import { Socket } from 'node:net'
 import { parse as parseCookie, serialize as serializeCookie } from 'cookie'
 import { sign, unsign } from 'cookie-signature'
 import { COOKIE, COOKIE_NAME, loginData, SECRET, schema } from './config.mjs'
-import { ensureBuilt } from './harness.mjs'
+import { ensureBuilt, importTypedSession } from './harness.mjs'
 
 const iterations = Number(process.argv[2] ?? 20_000)
 ensureBuilt({ log: console.error })
-const typed = await import('typed-session').catch(() => import('../dist/index.js'))
+const typed = await importTypedSession()
 const expressSession = (await import('express-session')).default
 
 const common = {

@@ -4,7 +4,8 @@
 //
 // Env: BENCH_DURATION (s per measurement, 5), BENCH_WARMUP (s before each, 1), BENCH_ROUNDS (5),
 // BENCH_CONNECTIONS (50), BENCH_FLOWS (read,write,new), BENCH_VARIANTS (all), BENCH_MEMORY
-// (0 skips the memory rows), BENCH_MEMORY_SESSIONS (100000), REDIS_URL (redis://127.0.0.1:6379).
+// (0 skips the memory rows), BENCH_MEMORY_SESSIONS (100000), REDIS_URL (redis://127.0.0.1:6379),
+// TYPED_SESSION_ENTRY (another build's dist/index.js, e.g. of an older commit; default: this one).
 import { spawn } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -23,6 +24,7 @@ const config = {
   memory: process.env.BENCH_MEMORY !== '0',
   memorySessions: envNumber('BENCH_MEMORY_SESSIONS', 100_000),
   redisUrl: REDIS_URL,
+  typedSessionEntry: process.env.TYPED_SESSION_ENTRY ?? 'dist/index.js',
 }
 
 /** Targets of issue 6. `of` is the denominator: bare Express or express-session with that store. */

@@ -16,6 +16,7 @@ import {
   schema,
   VARIANTS,
 } from './config.mjs'
+import { importTypedSession } from './harness.mjs'
 
 const variant = process.argv[2]
 if (!VARIANTS.includes(variant)) {
@@ -36,12 +37,15 @@ server.keepAliveTimeout = 60_000
 await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
 const { port } = server.address()
 
+// Ctrl-C reaches the whole process group; a parent that dies closes the IPC channel. Either
+// way, remove this server's Redis keys before exiting.
+for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => stop())
 if (process.send) {
   process.on('message', onCommand)
+  process.once('disconnect', () => stop())
   process.send({ type: 'ready', port })
 } else {
   console.log(`PORT ${port}`)
-  for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => stop())
 }
 
 async function onCommand(message) {
@@ -54,7 +58,7 @@ async function onCommand(message) {
     } else if (cmd === 'cpu') {
       process.send({ id, ok: true, cpu: process.cpuUsage(), memory: process.memoryUsage() })
     } else if (cmd === 'stop') {
-      process.send({ id, ok: true })
+      process.send?.({ id, ok: true })
       await stop()
     } else {
       process.send({ id, ok: false, error: `unknown command ${cmd}` })
@@ -64,7 +68,10 @@ async function onCommand(message) {
   }
 }
 
+let stopping = false
 async function stop() {
+  if (stopping) return
+  stopping = true
   server.closeAllConnections()
   server.close()
   await clearRedis()
@@ -166,17 +173,6 @@ async function loadLibrary(name) {
   }
   const mod = await importTypedSession()
   return { kind: 'typed-session', session: mod.session, MemoryStore: mod.MemoryStore, RedisStore }
-}
-
-/** The built package by name (self-reference through package.json exports), else dist/ directly. */
-async function importTypedSession() {
-  try {
-    return await import('typed-session')
-  } catch (err) {
-    if (err?.code !== 'ERR_MODULE_NOT_FOUND' && err?.code !== 'ERR_PACKAGE_PATH_NOT_EXPORTED')
-      throw err
-    return await import('../dist/index.js')
-  }
 }
 
 async function connectRedis() {
