@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { StandardSchemaV1 } from '@standard-schema/spec'
 import { resolveCookieSettings } from './cookie/settings.js'
+import { CookieVerifier } from './cookie/signature.js'
 import type { SessionConfig } from './core/config.js'
 import { redactStoreErrors } from './core/redact.js'
 import { registryFor } from './core/registry.js'
@@ -143,6 +144,7 @@ function resolveConfig<TSchema extends StandardSchemaV1, TFlash extends FlashOpt
     schema,
     flashSchemas,
     secrets,
+    verifier: new CookieVerifier(secrets),
     name,
     cookieOption,
     cookieSettings,

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import type { StandardSchemaV1 } from '@standard-schema/spec'
 import type { CookieSettings } from '../cookie/settings.js'
+import type { CookieVerifier } from '../cookie/signature.js'
 import type { CookieOption } from '../cookie/types.js'
 import type { InvalidPolicy } from '../options.js'
 import type { SessionStore } from '../stores/types.js'
@@ -12,6 +13,8 @@ export interface SessionConfig {
   readonly schema: StandardSchemaV1
   readonly flashSchemas: Readonly<Record<string, StandardSchemaV1>> | undefined
   readonly secrets: readonly string[]
+  /** Verifies (and remembers) cookie values signed with `secrets`. */
+  readonly verifier: CookieVerifier
   readonly name: string
   readonly cookieOption: CookieOption | undefined
   /** The checked settings when `cookie` is an object; `undefined` when it is a function. */

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto'
+import { randomFillSync } from 'node:crypto'
 
 /**
  * What a session id may look like: 16 to 256 characters of the URL-safe base64 alphabet (UUIDs
@@ -8,12 +8,27 @@ import { randomBytes } from 'node:crypto'
  */
 const ID_PATTERN = /^[A-Za-z0-9_-]{16,256}$/
 
+/** Random bytes per id: 192 bits, like express-session's uid-safe default (ASVS 5 asks for 128). */
+const ID_BYTES = 24
+
 /**
- * A new session id: 24 bytes (192 bits) from the CSPRNG as base64url, like express-session's
- * uid-safe default. OWASP asks for at least 64 bits, ASVS 5 for 128.
+ * Entropy is drawn from the CSPRNG in blocks and handed out in slices, each slice exactly once,
+ * as Node does for `crypto.randomUUID()`: one `randomFillSync` (a system call) per 170 ids instead
+ * of one per id.
  */
+const POOL_BYTES = ID_BYTES * 170
+const pool = Buffer.alloc(POOL_BYTES)
+let offset = POOL_BYTES
+
+/** A new session id: 24 bytes from the CSPRNG as base64url (32 characters). */
 export function generateId(): string {
-  return randomBytes(24).toString('base64url')
+  if (offset + ID_BYTES > POOL_BYTES) {
+    randomFillSync(pool)
+    offset = 0
+  }
+  const id = pool.toString('base64url', offset, offset + ID_BYTES)
+  offset += ID_BYTES
+  return id
 }
 
 /** Whether `id` has the shape of a session id. */

@@ -4,7 +4,7 @@ import type { TLSSocket } from 'node:tls'
 import { LiveCookie } from '../cookie/live-cookie.js'
 import { readCookie } from '../cookie/read.js'
 import { cookieSettingsFor } from '../cookie/settings.js'
-import { signId, verifyId } from '../cookie/signature.js'
+import { signId } from '../cookie/signature.js'
 import { SessionError, type SessionIssue } from '../errors.js'
 import { validate } from '../schema/validate.js'
 import type { SessionRecord } from '../stores/types.js'
@@ -77,13 +77,18 @@ export class RequestSession implements SessionOwner {
   cookie!: LiveCookie
   #object!: SessionObject
   #flash!: FlashState
-  /** Per-key JSON of the data as last loaded or saved: what "changed" is measured against. */
-  #snapshot: Map<string, string> = new Map()
+  /**
+   * The data as JSON when last loaded or saved: what "changed" is measured against. `undefined`
+   * means "everything is new" (a repaired record, a regenerated session).
+   */
+  #snapshot: string | undefined
   /** The shared in-process entry of a session that exists in the store. */
   #entry: LiveEntry | undefined
   #entryVersion = 0
   /** The id the request's cookie carried (verified), if any. */
   #presentedId: string | undefined
+  /** The cookie value that carried it, when the current secret signed it. */
+  #presentedValue: string | undefined
   /** Whether a record for `id` exists in the store (loaded, or saved by this request). */
   #persisted = false
   /** Whether this request wrote the session data (so an expiring cookie must be resent). */
@@ -140,13 +145,15 @@ export class RequestSession implements SessionOwner {
     this.#cookieAllowed = !secure || this.#secureRequest
 
     const value = readCookie(req, config.name)
-    const verified = value === undefined ? null : verifyId(value, config.secrets)
+    const verified = value === undefined ? null : config.verifier.verify(value)
     if (value !== undefined && verified === null) this.#emit({ type: 'invalid_signature' })
     if (verified !== null && !isValidId(verified.id)) {
       this.#emit({ type: 'malformed_id' })
     } else if (verified !== null) {
       this.#presentedId = verified.id
       this.#needsResign = verified.secretIndex > 0
+      // Signed with the current secret: resending the cookie can reuse it instead of a new HMAC.
+      if (verified.secretIndex === 0) this.#presentedValue = value
       this.#load(verified.id).then(
         (ready) => {
           if (ready) this.#enter()
@@ -193,7 +200,7 @@ export class RequestSession implements SessionOwner {
     for (const key of Object.keys(from)) delete (from as unknown as Record<string, unknown>)[key]
     this.#assign(from, data)
     this.#flash = new FlashState(await this.#loadFlash(record[FLASH_KEY]))
-    this.#snapshot = this.#takeSnapshot(from)
+    this.#snapshot = snapshotOf(from)
   }
 
   async regenerate(from: SessionObject, keep: readonly string[] | undefined): Promise<void> {
@@ -221,7 +228,7 @@ export class RequestSession implements SessionOwner {
     this.#assign(next, checked.value)
     retireSession(from, this.id, this.cookie)
     this.id = id
-    this.#snapshot = new Map()
+    this.#snapshot = undefined
     this.#persisted = false
     this.#forceSave = true
     // A new cookie from the options, as express-session's regenerate makes; the old one stays
@@ -299,7 +306,7 @@ export class RequestSession implements SessionOwner {
     this.#object = new SessionObject(this)
     this.#assign(this.#object, data)
     this.#flash = new FlashState(await this.#loadFlash(record[FLASH_KEY]))
-    this.#snapshot = this.#takeSnapshot(this.#object)
+    this.#snapshot = snapshotOf(this.#object)
     return true
   }
 
@@ -400,7 +407,7 @@ export class RequestSession implements SessionOwner {
           this.#assign(this.#object, result.value)
           this.#flash = new FlashState(await this.#loadFlash(record[FLASH_KEY]))
           // The repaired data is saved even if the handler changes nothing.
-          this.#snapshot = new Map()
+          this.#snapshot = undefined
           this.#forceSave = true
           this.#replace = true
           return true
@@ -458,7 +465,7 @@ export class RequestSession implements SessionOwner {
       return defaults.then(
         (data) => {
           this.#assign(this.#object, data)
-          this.#snapshot = this.#takeSnapshot(this.#object)
+          this.#snapshot = snapshotOf(this.#object)
           return true
         },
         (err: unknown) => {
@@ -468,7 +475,7 @@ export class RequestSession implements SessionOwner {
       )
     }
     this.#assign(this.#object, defaults)
-    this.#snapshot = this.#takeSnapshot(this.#object)
+    this.#snapshot = snapshotOf(this.#object)
     return true
   }
 
@@ -601,16 +608,6 @@ export class RequestSession implements SessionOwner {
     }
   }
 
-  #takeSnapshot(object: SessionObject): Map<string, string> {
-    const snapshot = new Map<string, string>()
-    const data = object as unknown as Record<string, unknown>
-    for (const key of Object.keys(data)) {
-      const json = JSON.stringify(data[key])
-      if (json !== undefined) snapshot.set(key, json)
-    }
-    return snapshot
-  }
-
   // ---- Committing -------------------------------------------------------------------------------
 
   /** Finish the session before the response is released; `undefined` when nothing is async. */
@@ -697,17 +694,20 @@ export class RequestSession implements SessionOwner {
         return // reported when the request ends and the save fails
       }
       if (this.#cookieAllowed && this.#shouldSave(changes)) {
-        this.#appendCookie(
-          this.cookie.serialize(this.#config.name, signId(this.id, this.#config.secrets[0]!)),
-        )
+        this.#appendCookie(this.cookie.serialize(this.#config.name, this.#signedValue()))
       }
       return
     }
     if (!this.#shouldSetCookie()) return
     if (this.#config.rolling && !this.#wrote) this.cookie.renew(Date.now(), this.#deadline())
-    this.#appendCookie(
-      this.cookie.serialize(this.#config.name, signId(this.id, this.#config.secrets[0]!)),
-    )
+    this.#appendCookie(this.cookie.serialize(this.#config.name, this.#signedValue()))
+  }
+
+  /** The cookie value for the current id: the presented one when it is still right, else signed. */
+  #signedValue(): string {
+    if (this.#presentedValue !== undefined && this.id === this.#presentedId)
+      return this.#presentedValue
+    return signId(this.id, this.#config.secrets[0]!)
   }
 
   #clearCookie(): void {
@@ -728,42 +728,39 @@ export class RequestSession implements SessionOwner {
       )
   }
 
-  /** What the handler changed, measured against the snapshot. */
+  /**
+   * What the handler changed, measured against the snapshot. One `JSON.stringify` and a string
+   * compare answer "nothing" (most requests); only a change pays for the per-key diff that the
+   * merge and `patch` need.
+   */
   #changes(): Changes {
     const data = this.#object as unknown as Record<string, unknown>
+    let json: string
+    try {
+      json = JSON.stringify(data)
+    } catch (cause) {
+      throw new SessionError(
+        'ERR_SESSION_INVALID_DATA',
+        `typed-session: session key "${unserializableKey(data)}" cannot be saved as JSON`,
+        { cause },
+      )
+    }
+    const snapshot = this.#snapshot
+    if (json === snapshot) return { any: this.#flash.changed, set: {}, unset: [], json }
+    const before = snapshot === undefined ? {} : (JSON.parse(snapshot) as Record<string, unknown>)
     const set: Record<string, unknown> = {}
     const unset: string[] = []
-    const parts: string[] = []
-    let any = false
-    const seen = new Set<string>()
     for (const key of Object.keys(data)) {
-      let json: string | undefined
-      try {
-        json = JSON.stringify(data[key])
-      } catch (cause) {
-        throw new SessionError(
-          'ERR_SESSION_INVALID_DATA',
-          `typed-session: session key "${key}" cannot be saved as JSON`,
-          {
-            cause,
-          },
-        )
-      }
-      if (json === undefined) continue
-      seen.add(key)
-      parts.push(`${JSON.stringify(key)}:${json}`)
-      if (this.#snapshot.get(key) !== json) {
-        set[key] = data[key]
-        any = true
+      const value = data[key]
+      if (value === undefined) continue
+      if (!Object.hasOwn(before, key) || JSON.stringify(value) !== JSON.stringify(before[key])) {
+        set[key] = value
       }
     }
-    for (const key of this.#snapshot.keys()) {
-      if (!seen.has(key)) {
-        unset.push(key)
-        any = true
-      }
+    for (const key of Object.keys(before)) {
+      if (data[key] === undefined) unset.push(key)
     }
-    return { any: any || this.#flash.changed, set, unset, json: `{${parts.join(',')}}` }
+    return { any: true, set, unset, json }
   }
 
   /** Write the session now (explicit `save()` or the end of the request). */
@@ -806,8 +803,7 @@ export class RequestSession implements SessionOwner {
     if (entry !== undefined) {
       entry.version++
       this.#entryVersion = entry.version
-      const { cookie: _cookie, ...latest } = record
-      entry.latestJson = JSON.stringify(latest)
+      entry.latestJson = latestJson(record, changes.json, plain)
       entry.pendingWrites++
     }
     const write = async (): Promise<void> => {
@@ -846,7 +842,7 @@ export class RequestSession implements SessionOwner {
     this.#flashDropped = false
     this.#replace = false
     this.cookie.changed = false
-    this.#snapshot = this.#takeSnapshot(this.#object)
+    this.#snapshot = changes.json
     this.#flash = new FlashState(this.#flash.queue)
   }
 
@@ -992,4 +988,41 @@ function isSecure(req: SessionRequest, proxy: boolean | undefined): boolean {
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** The snapshot of a session's data: its JSON, as a save would write it. */
+function snapshotOf(object: SessionObject): string {
+  return JSON.stringify(object)
+}
+
+/** The first key whose value `JSON.stringify` refuses (a cycle, a BigInt), for the error message. */
+function unserializableKey(data: Record<string, unknown>): string {
+  for (const key of Object.keys(data)) {
+    try {
+      JSON.stringify(data[key])
+    } catch {
+      return key
+    }
+  }
+  return '?'
+}
+
+/**
+ * The record as written, without its cookie, as JSON: what an overlapping request merges onto.
+ * When the record is this request's own data it is the JSON already made (`dataJson`), plus the
+ * flash queue; only a merged record is serialized again.
+ */
+function latestJson(
+  record: Record<string, unknown>,
+  dataJson: string,
+  plain: Record<string, unknown>,
+): string {
+  if (record !== plain) {
+    const { cookie: _cookie, ...latest } = record
+    return JSON.stringify(latest)
+  }
+  const flash = record[FLASH_KEY]
+  if (flash === undefined) return dataJson
+  const separator = dataJson === '{}' ? '' : ','
+  return `${dataJson.slice(0, -1)}${separator}"${FLASH_KEY}":${JSON.stringify(flash)}}`
 }
