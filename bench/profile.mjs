@@ -129,7 +129,10 @@ function frameKey({ functionName, url, lineNumber }) {
 function shortUrl(url) {
   const path = url.replace(/^file:\/\//, '')
   if (path.startsWith(ROOT)) return path.slice(ROOT.length + 1).replace(/^node_modules\//, '')
-  return path.startsWith('node:') ? path : basename(path)
+  if (path.startsWith('node:')) return path
+  // Another build (TYPED_SESSION_ENTRY) keeps its `dist/` prefix, so it groups as ours.
+  const dist = path.lastIndexOf('/dist/')
+  return dist >= 0 && !path.includes('node_modules/') ? path.slice(dist + 1) : basename(path)
 }
 
 function packageOf({ url, functionName }) {
@@ -141,7 +144,8 @@ function packageOf({ url, functionName }) {
     const parts = path.slice(nm + 13).split('/')
     return parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]
   }
-  if (path.startsWith(join(ROOT, 'dist'))) return 'typed-session (dist)'
+  if (path.startsWith(join(ROOT, 'dist')) || path.includes('/dist/index.'))
+    return 'typed-session (dist)'
   if (path.startsWith(BENCH_DIR)) return 'bench'
   return basename(path)
 }
