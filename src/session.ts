@@ -6,6 +6,7 @@ import type { SessionConfig } from './core/config.js'
 import { redactStoreErrors } from './core/redact.js'
 import { registryFor } from './core/registry.js'
 import { RequestSession } from './core/request-session.js'
+import { RESERVED_KEYS } from './core/reserved-keys.js'
 import { SessionError } from './errors.js'
 import type { SessionOptions } from './options.js'
 import type { SessionMiddleware } from './register.js'
@@ -206,19 +207,6 @@ function resolveFlash(
   }
   return schemas
 }
-
-/** Reserved names, as the compile-time check has them; repeated at runtime for JavaScript users. */
-const RESERVED_KEYS = [
-  'id',
-  'cookie',
-  'flash',
-  'save',
-  'reload',
-  'regenerate',
-  'destroy',
-  'touch',
-  'resetMaxAge',
-]
 
 /** Where the schema shows its keys (zod's `shape`), check them against members and flash kinds. */
 function checkShape(

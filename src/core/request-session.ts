@@ -13,27 +13,12 @@ import type { SessionEvent } from './events.js'
 import { type DroppedFlash, type FlashQueue, FlashState, loadFlash } from './flash.js'
 import { generateId, isValidId } from './id.js'
 import type { LiveEntry } from './registry.js'
+import { FORBIDDEN_DATA_KEYS } from './reserved-keys.js'
 import { retireSession, SessionObject, type SessionOwner } from './session-object.js'
 
 /** Keys of a stored record that are not session data. */
 const COOKIE_KEY = 'cookie'
 const FLASH_KEY = 'flash'
-
-/** Names a data key may not have: they would shadow a member or reach a prototype. */
-const FORBIDDEN_KEYS = new Set([
-  '__proto__',
-  'constructor',
-  'prototype',
-  'id',
-  'cookie',
-  'flash',
-  'save',
-  'reload',
-  'regenerate',
-  'destroy',
-  'touch',
-  'resetMaxAge',
-])
 
 /** Headers that describe a response body, dropped when a failed commit replaces that body. */
 const REPRESENTATION_HEADERS = [
@@ -604,7 +589,7 @@ export class RequestSession implements SessionOwner {
     const object = target as unknown as Record<string, unknown>
     for (const key of Object.keys(data)) {
       // A loose schema may pass `__proto__` through: never let a stored key reach a prototype.
-      if (!FORBIDDEN_KEYS.has(key)) object[key] = data[key]
+      if (!FORBIDDEN_DATA_KEYS.has(key)) object[key] = data[key]
     }
   }
 

@@ -1,0 +1,27 @@
+/**
+ * Names that belong to the session object (its members, the stored `cookie`, the flash slot) and
+ * so cannot be data keys: the runtime twin of the compile-time `ReservedKey` check, for JavaScript
+ * users and schemas the compiler cannot see into.
+ */
+export const RESERVED_KEYS: readonly string[] = [
+  'id',
+  'cookie',
+  'flash',
+  'save',
+  'reload',
+  'regenerate',
+  'destroy',
+  'touch',
+  'resetMaxAge',
+]
+
+/**
+ * Keys never copied onto `req.session`: the reserved names, which would shadow a member, and the
+ * ones that would reach a prototype (prototype pollution through a loose schema).
+ */
+export const FORBIDDEN_DATA_KEYS: ReadonlySet<string> = new Set([
+  ...RESERVED_KEYS,
+  '__proto__',
+  'constructor',
+  'prototype',
+])
