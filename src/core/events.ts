@@ -1,3 +1,4 @@
+import { createHash, randomBytes } from 'node:crypto'
 import type { SessionIssue } from '../errors.js'
 
 /**
@@ -38,3 +39,11 @@ export type SessionEvent =
 
 /** The `type` of a {@link SessionEvent}. */
 export type SessionEventType = SessionEvent['type']
+
+/** Salt for the id hashes in events: per process, so hashes cannot be matched against a list of ids. */
+const EVENT_SALT = randomBytes(16)
+
+/** A salted, shortened hash of an id: correlates events without revealing a usable id. */
+export function hashId(id: string): string {
+  return createHash('sha256').update(EVENT_SALT).update(id).digest('base64url').slice(0, 16)
+}

@@ -1,4 +1,3 @@
-import { createHash, randomBytes } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { TLSSocket } from 'node:tls'
 import { LiveCookie } from '../cookie/live-cookie.js'
@@ -9,10 +8,11 @@ import { SessionError, type SessionIssue } from '../errors.js'
 import { validate } from '../schema/validate.js'
 import type { SessionRecord } from '../stores/types.js'
 import type { SessionConfig } from './config.js'
-import type { SessionEvent } from './events.js'
+import { hashId, type SessionEvent } from './events.js'
 import { type DroppedFlash, type FlashQueue, FlashState, loadFlash } from './flash.js'
 import { generateId, isValidId } from './id.js'
 import type { LiveEntry } from './registry.js'
+import { isSecure, pathMatches, type SessionRequest } from './request-facts.js'
 import { FORBIDDEN_DATA_KEYS } from './reserved-keys.js'
 import { retireSession, SessionObject, type SessionOwner } from './session-object.js'
 
@@ -30,19 +30,6 @@ const REPRESENTATION_HEADERS = [
   'etag',
   'last-modified',
 ]
-
-/** Salt for the id hashes in events: per process, so hashes cannot be matched against a list of ids. */
-const EVENT_SALT = randomBytes(16)
-
-/** The request as the session sees it (Express adds `secure` and `originalUrl`). */
-type SessionRequest = IncomingMessage & {
-  session?: unknown
-  sessionID?: string
-  sessionStore?: unknown
-  flash?: unknown
-  secure?: boolean
-  originalUrl?: string
-}
 
 type EndArgs = Parameters<ServerResponse['end']>
 type WriteHeadArgs = Parameters<ServerResponse['writeHead']>
@@ -938,38 +925,6 @@ interface Changes {
 }
 
 function noop(): void {}
-
-/** A salted, shortened hash of an id: correlates events without revealing a usable id. */
-function hashId(id: string): string {
-  return createHash('sha256').update(EVENT_SALT).update(id).digest('base64url').slice(0, 16)
-}
-
-/**
- * Whether the request path is inside the cookie path, by RFC 6265 5.1.4 path-match (query string
- * excluded). express-session's plain prefix test let `/admin` match `/administrator`
- * (@fastify/session #169): a session started there for a cookie the browser never sends back.
- */
-function pathMatches(url: string, path: string): boolean {
-  if (path === '/') return true
-  const query = url.indexOf('?')
-  const pathname = query === -1 ? url : url.slice(0, query)
-  if (!pathname.startsWith(path)) return false
-  return pathname.length === path.length || path.endsWith('/') || pathname[path.length] === '/'
-}
-
-/**
- * Whether the request arrived over TLS, as express-session decides it: the socket, or with
- * `proxy: true` the first `X-Forwarded-Proto`, or otherwise Express's `req.secure` (which honours
- * `trust proxy`). A spoofed header is ignored unless a proxy is trusted.
- */
-function isSecure(req: SessionRequest, proxy: boolean | undefined): boolean {
-  if ((req.socket as TLSSocket | undefined)?.encrypted === true) return true
-  if (proxy === false) return false
-  if (proxy !== true) return req.secure === true
-  const header = req.headers['x-forwarded-proto']
-  const first = (Array.isArray(header) ? header[0] : header)?.split(',')[0]?.trim().toLowerCase()
-  return first === 'https'
-}
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
