@@ -1,5 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { TLSSocket } from 'node:tls'
+import type { ServerResponse } from 'node:http'
 import { LiveCookie } from '../cookie/live-cookie.js'
 import { readCookie } from '../cookie/read.js'
 import { cookieSettingsFor } from '../cookie/settings.js'
