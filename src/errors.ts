@@ -15,7 +15,7 @@ export type SessionErrorCode =
   | 'ERR_SESSION_TOO_LARGE'
   /** A member was used after `destroy()` or after the session was replaced by `regenerate()`. */
   | 'ERR_SESSION_DESTROYED'
-  /** The middleware ran twice on one request, or `req.session` was used outside the middleware. */
+  /** A call the session does not allow: an unknown flash kind, `reload()` of a session never saved. */
   | 'ERR_SESSION_MISUSE'
 
 /** One problem reported by schema validation (the Standard Schema issue shape). */
