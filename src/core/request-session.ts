@@ -176,6 +176,15 @@ export class RequestSession implements SessionOwner {
 
   async regenerate(from: SessionObject, keep: readonly string[] | undefined): Promise<void> {
     this.#assertCurrent(from, 'regenerate')
+    if (this.#entry?.destroyed === true) {
+      // Another request of this process already ended (or regenerated) this session: a second
+      // regenerate would open a second live session carrying the same data (SECURITY-CASES F4,
+      // Spring's changeSessionId conflict). The request fails instead.
+      throw new SessionError(
+        'ERR_SESSION_DESTROYED',
+        'typed-session: regenerate() on a session another request has already ended',
+      )
+    }
     const kept: Record<string, unknown> = {}
     for (const key of keep ?? []) {
       if (Object.hasOwn(from, key)) kept[key] = (from as unknown as Record<string, unknown>)[key]

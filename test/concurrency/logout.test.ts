@@ -80,6 +80,18 @@ async function start(store: SessionStore) {
     ;(req as unknown as Req).session.user = 'alice'
     res.end('rotated')
   })
+  app.get('/rotate-slow', async (req, res, next) => {
+    const r = req as unknown as Req
+    inHandler.count++
+    await handlerGate.current.promise
+    try {
+      await r.session.regenerate()
+      r.session.user = 'alice'
+      res.end('rotated')
+    } catch (err) {
+      next(err)
+    }
+  })
   app.get('/whoami', (req, res) => {
     const r = req as unknown as Req
     res.json({ user: r.session.user ?? null, note: r.session.note ?? null })
@@ -217,6 +229,27 @@ function runLogoutSuite(): void {
         expect(await resurrected(raw, cookie, read)).toBe(false)
         const who = JSON.parse((await rawGet(raw, '/whoami', newCookie)).body)
         expect(who).toEqual({ user: 'alice', note: null })
+      })
+
+      it('two concurrent regenerate() calls leave exactly one new session (F4)', async () => {
+        const { store, read } = backend.make()
+        const { server: raw, handlerGate, inHandler } = await start(store)
+        const cookie = (await rawGet(raw, '/login')).setCookies[0]!.split(';')[0]!
+        const slow = rawGet(raw, '/rotate-slow', cookie)
+        await until(() => inHandler.count === 1)
+        const first = await rawGet(raw, '/rotate', cookie)
+        const newCookie = first.setCookies[0]!.split(';')[0]!
+        handlerGate.current.resolve()
+        const second = await slow
+        // The second request loaded the same session before the first regenerated it: its own
+        // regenerate would open a second live session with the same login, so it fails instead.
+        expect(second.status).toBe(500)
+        expect(second.setCookies).toEqual([])
+        expect(await resurrected(raw, cookie, read)).toBe(false)
+        expect(JSON.parse((await rawGet(raw, '/whoami', newCookie)).body)).toEqual({
+          user: 'alice',
+          note: null,
+        })
       })
 
       it('a flash message is shown once to two parallel readers (both loaded first)', async () => {
