@@ -19,7 +19,8 @@ export interface SessionConfig {
   readonly cookieOption: CookieOption | undefined
   /** The checked settings when `cookie` is an object; `undefined` when it is a function. */
   readonly cookieSettings: CookieSettings | undefined
-  readonly store: SessionStore
+  /** The store, adapted; `getSync` when it answers in-process. */
+  readonly store: SessionStore & { readonly getSync?: ((id: string) => unknown) | undefined }
   /** The store as the user passed it, for `req.sessionStore`. */
   readonly userStore: unknown
   readonly registry: LiveRegistry

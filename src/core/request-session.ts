@@ -4,7 +4,7 @@ import { readCookie } from '../cookie/read.js'
 import { cookieSettingsFor } from '../cookie/settings.js'
 import { signId } from '../cookie/signature.js'
 import { SessionError, type SessionIssue } from '../errors.js'
-import { validate } from '../schema/validate.js'
+import { type Validation, validate } from '../schema/validate.js'
 import type { SessionRecord } from '../stores/types.js'
 import type { SessionConfig } from './config.js'
 import { hashId, type SessionEvent } from './events.js'
@@ -125,12 +125,22 @@ export class RequestSession implements SessionOwner {
       this.#needsResign = verified.secretIndex > 0
       // Signed with the current secret: resending the cookie can reuse it instead of a new HMAC.
       if (verified.secretIndex === 0) this.#presentedValue = value
-      this.#load(verified.id).then(
-        (ready) => {
-          if (ready) this.#enter()
-        },
-        (err: unknown) => this.#fail(err),
-      )
+      let ready: boolean | Promise<boolean>
+      try {
+        ready = this.#load(verified.id)
+      } catch (err) {
+        this.#fail(err)
+        return
+      }
+      if (ready === true) this.#enter()
+      else if (ready !== false) {
+        ready.then(
+          (ok) => {
+            if (ok) this.#enter()
+          },
+          (err: unknown) => this.#fail(err),
+        )
+      }
       return
     }
     const fresh = this.#fresh()
@@ -236,8 +246,12 @@ export class RequestSession implements SessionOwner {
 
   // ---- Loading ----------------------------------------------------------------------------------
 
-  /** Load `id` from the store; false when the request already failed. */
-  async #load(id: string): Promise<boolean> {
+  /**
+   * Load `id` from the store; false when the request already failed. Synchronous all the way when
+   * the store can answer at once (the in-process MemoryStore) and the schema is synchronous (zod,
+   * valibot): the handler then runs in the same tick, with no promise made on the way.
+   */
+  #load(id: string): boolean | Promise<boolean> {
     const config = this.#config
     const entry = config.registry.acquire(id)
     this.#entry = entry
@@ -245,7 +259,14 @@ export class RequestSession implements SessionOwner {
     // what the store returns now.
     this.#entryVersion = entry.pendingWrites > 0 ? -1 : entry.version
     this.#res.once('close', () => this.#release())
-    const raw = await config.store.get(id)
+    const { store } = config
+    if (store.getSync !== undefined) return this.#loaded(id, entry, store.getSync(id))
+    return store.get(id).then((raw) => this.#loaded(id, entry, raw))
+  }
+
+  /** Continue loading with what the store returned for `id`. */
+  #loaded(id: string, entry: LiveEntry, raw: unknown): boolean | Promise<boolean> {
+    const config = this.#config
     if (raw === undefined || raw === null || entry.destroyed) {
       this.#emit({ type: 'unknown_id', idHash: hashId(id) })
       this.#release()
@@ -281,11 +302,27 @@ export class RequestSession implements SessionOwner {
         return this.#discard()
       }
     }
-    const data = await this.#validateData(record)
+    const data = this.#validateData(record)
+    if (data instanceof Promise) return data.then((valid) => this.#accept(id, record, valid))
+    return this.#accept(id, record, data)
+  }
+
+  /** Expose the validated data of a loaded record (or apply `onInvalid` when it failed). */
+  #accept(
+    id: string,
+    record: SessionRecord,
+    data: Record<string, unknown> | undefined,
+  ): boolean | Promise<boolean> {
     if (data === undefined) return this.#invalidData(id, record)
     this.#object = new SessionObject(this)
     this.#assign(this.#object, data)
-    this.#flash = new FlashState(await this.#loadFlash(record[FLASH_KEY]))
+    const queue = this.#loadFlash(record[FLASH_KEY])
+    if (queue instanceof Promise) return queue.then((loaded) => this.#ready(loaded))
+    return this.#ready(queue)
+  }
+
+  #ready(queue: FlashQueue): true {
+    this.#flash = new FlashState(queue)
     this.#snapshot = snapshotOf(this.#object)
     return true
   }
@@ -331,13 +368,20 @@ export class RequestSession implements SessionOwner {
 
   /** The record's data validated by the schema, or `undefined` (issues kept for the policy). */
   #lastIssues: readonly SessionIssue[] = []
-  async #validateData(record: SessionRecord): Promise<Record<string, unknown> | undefined> {
+  #validateData(
+    record: SessionRecord,
+  ): Record<string, unknown> | undefined | Promise<Record<string, unknown> | undefined> {
     const input: Record<string, unknown> = {}
     for (const key of Object.keys(record)) {
       if (key === COOKIE_KEY || key === FLASH_KEY || key === '__proto__') continue
       input[key] = record[key]
     }
-    const result = await validate(this.#config.schema, input)
+    const result = validate(this.#config.schema, input)
+    if (result instanceof Promise) return result.then((settled) => this.#dataOf(settled))
+    return this.#dataOf(result)
+  }
+
+  #dataOf(result: Validation): Record<string, unknown> | undefined {
     if (result.ok && isPlainObject(result.value)) return result.value
     this.#lastIssues = result.ok
       ? [{ message: 'the schema output is not an object' }]
@@ -345,7 +389,13 @@ export class RequestSession implements SessionOwner {
     return undefined
   }
 
-  async #loadFlash(stored: unknown): Promise<FlashQueue> {
+  #loadFlash(stored: unknown): FlashQueue | Promise<FlashQueue> {
+    // Most records carry no flash: no promise for them.
+    if (stored === undefined || stored === null) return Object.create(null) as FlashQueue
+    return this.#validateFlash(stored)
+  }
+
+  async #validateFlash(stored: unknown): Promise<FlashQueue> {
     const dropped: DroppedFlash[] = []
     const queue = await loadFlash(stored, this.#config.flashSchemas, dropped)
     if (dropped.length > 0) {

@@ -25,6 +25,8 @@ export interface AdaptedStore extends SessionStore {
    * meanwhile wait for `connect` (within the timeout); this flag is for health checks.
    */
   readonly ready: boolean
+  /** Present when the store answers in-process ({@link MemoryStore}): `get`, without a promise. */
+  readonly getSync?: ((id: string) => unknown) | undefined
 }
 
 /** Options of {@link toSessionStore}. */
@@ -97,6 +99,7 @@ export function toSessionStore(store: unknown, options: AdaptOptions): AdaptedSt
 function memoryStore(store: MemoryStore): AdaptedStore {
   return {
     ready: true,
+    getSync: (id) => store.getSync(id),
     get: (id) => store.get(id),
     set: (id, record) => store.set(id, record),
     destroy: (id) => store.destroy(id),

@@ -91,6 +91,15 @@ export class MemoryStore extends Store implements SessionStore {
   }
 
   /**
+   * The record under `id` as a JSON string, answered at once: the in-process store has no reason
+   * to make a caller wait a tick (typed-session loads through this, so a request on the memory
+   * store runs its handler in the same tick). `undefined` when there is none or it has expired.
+   */
+  getSync(id: string): string | undefined {
+    return this.#read(id)
+  }
+
+  /**
    * The record under `id` as a JSON string (parse it yourself), or `undefined` when there is none
    * or it has expired. With a callback (express-session style) it passes the parsed record.
    */
