@@ -17,3 +17,21 @@ export function readCookie(req: IncomingMessage, name: string): string | undefin
     return undefined
   }
 }
+
+/**
+ * Whether the request carries more than one cookie called `name`. Browsers send both when a
+ * sibling subdomain or another path planted a second one (cookie tossing): the first still wins,
+ * but the duplicate is worth reporting (OWASP session attack detection).
+ */
+export function hasDuplicateCookie(req: IncomingMessage, name: string): boolean {
+  const header = req.headers.cookie
+  if (header === undefined) return false
+  let found = 0
+  for (let at = header.indexOf(name); at !== -1; at = header.indexOf(name, at + name.length)) {
+    const before = at === 0 ? ';' : header[at - 1]
+    const after = header.slice(at + name.length).trimStart()[0]
+    // A whole cookie name: at the start of a pair and followed by `=` (not `xsid=` or `sid2=`).
+    if ((before === ';' || before === ' ') && after === '=' && ++found > 1) return true
+  }
+  return false
+}

@@ -9,6 +9,8 @@ import type { SessionIssue } from '../errors.js'
 export type SessionEvent =
   /** A session cookie whose signature matches none of the secrets (tampering, or a removed secret). */
   | { readonly type: 'invalid_signature' }
+  /** The request carried the session cookie more than once (cookie tossing); the first was used. */
+  | { readonly type: 'duplicate_cookie' }
   /** A validly signed id that does not pass the id format check; no store lookup was made. */
   | { readonly type: 'malformed_id' }
   /** A validly signed id the store does not know (expired, destroyed, or never issued). */

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http'
 import { LiveCookie } from '../cookie/live-cookie.js'
-import { readCookie } from '../cookie/read.js'
+import { hasDuplicateCookie, readCookie } from '../cookie/read.js'
 import { cookieSettingsFor } from '../cookie/settings.js'
 import { signId } from '../cookie/signature.js'
 import { SessionError, type SessionIssue } from '../errors.js'
@@ -116,6 +116,13 @@ export class RequestSession implements SessionOwner {
     this.#cookieAllowed = !secure || this.#secureRequest
 
     const value = readCookie(req, config.name)
+    if (
+      value !== undefined &&
+      config.onEvent !== undefined &&
+      hasDuplicateCookie(req, config.name)
+    ) {
+      this.#emit({ type: 'duplicate_cookie' })
+    }
     const verified = value === undefined ? null : config.verifier.verify(value)
     if (value !== undefined && verified === null) this.#emit({ type: 'invalid_signature' })
     if (verified !== null && !isValidId(verified.id)) {

@@ -237,6 +237,16 @@ describe('targeted cookie cases', () => {
     expect((await probe(`sid=garbage; sid=${validValue}`)).user).toBe(null)
   })
 
+  it('duplicates are reported as duplicate_cookie (cookie tossing); look-alike names are not', async () => {
+    const before = events.length
+    await probe(`sid=${validValue}; sid=planted`)
+    await probe(`a=1;sid=${validValue};sid=planted`)
+    expect(events.slice(before).filter((e) => e.type === 'duplicate_cookie')).toHaveLength(2)
+    const after = events.length
+    await probe(`xsid=1; sid=${validValue}; sid2=2; a=sid`)
+    expect(events.slice(after).filter((e) => e.type === 'duplicate_cookie')).toHaveLength(0)
+  })
+
   it('prototype-named cookies do not break parsing or touch Object.prototype', async () => {
     const body = await probe(
       `hasOwnProperty=1; __proto__=x; constructor=y; toString=z; sid=${validValue}`,
