@@ -766,9 +766,8 @@ export class RequestSession implements SessionOwner {
   }
 
   /**
-   * What the handler changed, measured against the snapshot. One `JSON.stringify` and a string
-   * compare answer "nothing" (most requests); only a change pays for the per-key diff that the
-   * merge and `patch` need.
+   * Whether the handler changed the data, measured against the snapshot: one `JSON.stringify` and
+   * a string compare. The per-key diff is left to the writes that need it (a merge, a `patch`).
    */
   #changes(): Changes {
     const data = this.#object as unknown as Record<string, unknown>
@@ -783,21 +782,7 @@ export class RequestSession implements SessionOwner {
       )
     }
     const snapshot = this.#snapshot
-    if (json === snapshot) return { any: this.#flash.changed, set: {}, unset: [], json }
-    const before = snapshot === undefined ? {} : (JSON.parse(snapshot) as Record<string, unknown>)
-    const set: Record<string, unknown> = {}
-    const unset: string[] = []
-    for (const key of Object.keys(data)) {
-      const value = data[key]
-      if (value === undefined) continue
-      if (!Object.hasOwn(before, key) || JSON.stringify(value) !== JSON.stringify(before[key])) {
-        set[key] = value
-      }
-    }
-    for (const key of Object.keys(before)) {
-      if (data[key] === undefined) unset.push(key)
-    }
-    return { any: true, set, unset, json }
+    return { any: json !== snapshot || this.#flash.changed, json, snapshot }
   }
 
   /** Write the session now (explicit `save()` or the end of the request). */
@@ -843,18 +828,19 @@ export class RequestSession implements SessionOwner {
       entry.latestJson = latestJson(record, changes.json, plain)
       entry.pendingWrites++
     }
+    let diff: Diff | undefined
     const write = async (): Promise<void> => {
       if (entry?.destroyed === true) {
         this.#emit({ type: 'resurrection_blocked', idHash: hashId(id) })
         return
       }
       if (store.patch !== undefined && this.#persisted && !this.#replace) {
-        const patchSet = { ...changes.set }
+        diff ??= diffOf(plain, changes.snapshot)
+        const patchSet = { ...diff.set }
         const flashChanged = this.#flash.changed || this.#flashDropped
         // An emptied queue is unset, not stored as `{}`, as a full write would leave it.
         if (flashChanged && flash !== undefined) patchSet[FLASH_KEY] = flash
-        const unset =
-          flash === undefined && flashChanged ? [...changes.unset, FLASH_KEY] : changes.unset
+        const unset = flash === undefined && flashChanged ? [...diff.unset, FLASH_KEY] : diff.unset
         const applied = await store.patch(id, { set: patchSet, unset, cookie: record.cookie })
         if (!applied) this.#emit({ type: 'resurrection_blocked', idHash: hashId(id) })
         return
@@ -903,8 +889,9 @@ export class RequestSession implements SessionOwner {
       return record
     }
     const base = JSON.parse(entry.latestJson) as Record<string, unknown>
-    for (const key of Object.keys(changes.set)) base[key] = plain[key]
-    for (const key of changes.unset) delete base[key]
+    const { set, unset } = diffOf(plain, changes.snapshot)
+    for (const key of Object.keys(set)) base[key] = set[key]
+    for (const key of unset) delete base[key]
     const flash = this.#flash.mergeInto(base[FLASH_KEY])
     delete base[FLASH_KEY]
     if (Object.keys(flash).length > 0) base[FLASH_KEY] = flash
@@ -983,10 +970,37 @@ export class RequestSession implements SessionOwner {
 /** The result of comparing the session with its snapshot. */
 interface Changes {
   readonly any: boolean
+  /** The whole data as JSON. */
+  readonly json: string
+  /** The snapshot it was compared with. */
+  readonly snapshot: string | undefined
+}
+
+/** The data keys one request set (or changed) and dropped. */
+interface Diff {
   readonly set: Record<string, unknown>
   readonly unset: readonly string[]
-  /** The whole data as JSON, built from the per-key JSON computed on the way. */
-  readonly json: string
+}
+
+/**
+ * What `plain` (the data about to be written, parsed from its JSON) changed against `snapshot`,
+ * key by key. The stored `cookie` and `flash` slots are not data and are left to the caller.
+ */
+function diffOf(plain: Record<string, unknown>, snapshot: string | undefined): Diff {
+  const before = snapshot === undefined ? {} : (JSON.parse(snapshot) as Record<string, unknown>)
+  // No prototype: a key named `__proto__` stays a key instead of reaching a prototype.
+  const set = Object.create(null) as Record<string, unknown>
+  const unset: string[] = []
+  for (const key of Object.keys(plain)) {
+    if (key === COOKIE_KEY || key === FLASH_KEY) continue
+    if (!Object.hasOwn(before, key) || JSON.stringify(plain[key]) !== JSON.stringify(before[key])) {
+      set[key] = plain[key]
+    }
+  }
+  for (const key of Object.keys(before)) {
+    if (!Object.hasOwn(plain, key)) unset.push(key)
+  }
+  return { set, unset }
 }
 
 function noop(): void {}
