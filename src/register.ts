@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { SessionMembers, TypedSession } from './core/session-type.js'
+import type { TypedSession } from './core/session-type.js'
 import type { SessionStore } from './stores/types.js'
 
 /**
@@ -44,5 +44,3 @@ export type RegisteredData = Registered['data']
 export type RegisteredFlash = Registered['flash']
 /** The type of `req.session` in handlers. */
 export type RegisteredSession = TypedSession<RegisteredData>
-/** The members of `req.session` without the data. */
-export type RegisteredMembers = SessionMembers<RegisteredData>

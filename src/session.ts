@@ -97,8 +97,7 @@ function resolveConfig<TSchema extends StandardSchemaV1, TFlash extends FlashOpt
   const cookieSettings =
     typeof cookieOption === 'function' ? undefined : resolveCookieSettings(name, cookieOption)
   const storeTimeout = options.storeTimeout ?? DEFAULT_STORE_TIMEOUT_MS
-  if (!Number.isFinite(storeTimeout) || storeTimeout <= 0)
-    fail('storeTimeout must be a positive number of milliseconds')
+  // Checked by toSessionStore below, which every store goes through.
   const maxSessionBytes = options.maxSessionBytes ?? DEFAULT_MAX_SESSION_BYTES
   if (!Number.isInteger(maxSessionBytes) || maxSessionBytes <= 0)
     fail('maxSessionBytes must be a positive integer')

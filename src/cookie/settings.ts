@@ -68,12 +68,6 @@ export function cookieSettingsFor(
   return resolveCookieSettings(name, computed)
 }
 
-/** Whether a cookie called `name` is `Secure`-only by its prefix. */
-export function hasSecurePrefix(name: string): boolean {
-  const lower = name.toLowerCase()
-  return lower.startsWith('__host-') || lower.startsWith('__secure-')
-}
-
 function checkSettings(name: string, settings: CookieSettings): void {
   const fail = (message: string): never => {
     throw new SessionError('ERR_SESSION_OPTIONS', `typed-session: ${message}`)

@@ -95,7 +95,7 @@ export class FlashState {
 }
 
 /** The identity of one message, to recognise it in another copy of the queue. */
-export function flashKey(kind: string, value: unknown): string {
+function flashKey(kind: string, value: unknown): string {
   return `${kind}\0${JSON.stringify(value)}`
 }
 

@@ -39,7 +39,7 @@ function rethrowWithout(id: string): (err: unknown) => never {
 }
 
 /** Replace every occurrence of `id` in the message and stack of `err` and of its `cause` chain. */
-export function redactId(err: unknown, id: string): void {
+function redactId(err: unknown, id: string): void {
   let current = err
   for (let depth = 0; depth < MAX_CAUSE_DEPTH; depth++) {
     if (typeof current !== 'object' || current === null) return

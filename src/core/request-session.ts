@@ -275,7 +275,7 @@ export class RequestSession implements SessionOwner {
   #loaded(id: string, entry: LiveEntry, raw: unknown): boolean | Promise<boolean> {
     const config = this.#config
     if (raw === undefined || raw === null || entry.destroyed) {
-      this.#emit({ type: 'unknown_id', idHash: hashId(id) })
+      this.#emit({ type: 'unknown_id', id: id })
       this.#release()
       return this.#fresh()
     }
@@ -296,7 +296,7 @@ export class RequestSession implements SessionOwner {
       // the absolute timeout: report it as such (attack detection counts the two apart).
       const deadline = this.#deadline()
       const type = deadline !== undefined && deadline <= now ? 'expired_absolute' : 'expired_idle'
-      this.#emit({ type, idHash: hashId(id) })
+      this.#emit({ type, id: id })
       return this.#discard()
     }
     if (config.absoluteTimeout !== undefined) {
@@ -305,7 +305,7 @@ export class RequestSession implements SessionOwner {
         this.cookie.createdAt = now
         this.#forceSave = true
       } else if (this.cookie.createdAt + config.absoluteTimeout <= now) {
-        this.#emit({ type: 'expired_absolute', idHash: hashId(id) })
+        this.#emit({ type: 'expired_absolute', id: id })
         return this.#discard()
       }
     }
@@ -369,7 +369,7 @@ export class RequestSession implements SessionOwner {
   /** Refuse a stored record over `maxSessionBytes`, with a `too_large` report. */
   #tooLarge(id: string, bytes: number): undefined {
     this.#recordProblem = `the stored record is ${bytes} bytes, over maxSessionBytes (${this.#config.maxSessionBytes})`
-    this.#emit({ type: 'too_large', idHash: hashId(id), bytes })
+    this.#emit({ type: 'too_large', id: id, bytes })
     return undefined
   }
 
@@ -409,7 +409,7 @@ export class RequestSession implements SessionOwner {
       for (const drop of dropped) {
         this.#emit({
           type: 'invalid_flash',
-          idHash: hashId(this.id),
+          id: this.id,
           kind: drop.kind,
           issues: drop.issues,
         })
@@ -429,7 +429,7 @@ export class RequestSession implements SessionOwner {
       for (const key of Object.keys(record)) {
         if (key !== COOKIE_KEY && key !== FLASH_KEY && key !== '__proto__') input[key] = record[key]
       }
-      this.#emit({ type: 'invalid_data', idHash: hashId(id), issues })
+      this.#emit({ type: 'invalid_data', id: id, issues })
       let repaired: unknown
       try {
         repaired = await policy(input, issues)
@@ -461,7 +461,7 @@ export class RequestSession implements SessionOwner {
     issues: readonly SessionIssue[],
     stage: 'repair' | undefined,
   ): Promise<boolean> {
-    if (stage === undefined) this.#emit({ type: 'invalid_data', idHash: hashId(id), issues })
+    if (stage === undefined) this.#emit({ type: 'invalid_data', id: id, issues })
     if (this.#config.onInvalid === 'error') {
       this.#release()
       this.#fail(
@@ -791,7 +791,7 @@ export class RequestSession implements SessionOwner {
       throw new SessionError('ERR_SESSION_DESTROYED', 'typed-session: the session was destroyed')
     const config = this.#config
     if (changes.json.length > config.maxSessionBytes) {
-      this.#emit({ type: 'too_large', idHash: hashId(this.id), bytes: changes.json.length })
+      this.#emit({ type: 'too_large', id: this.id, bytes: changes.json.length })
       throw new SessionError(
         'ERR_SESSION_TOO_LARGE',
         `typed-session: the session is ${changes.json.length} bytes, over maxSessionBytes (${config.maxSessionBytes})`,
@@ -831,7 +831,7 @@ export class RequestSession implements SessionOwner {
     let diff: Diff | undefined
     const write = async (): Promise<void> => {
       if (entry?.destroyed === true) {
-        this.#emit({ type: 'resurrection_blocked', idHash: hashId(id) })
+        this.#emit({ type: 'resurrection_blocked', id: id })
         return
       }
       if (store.patch !== undefined && this.#persisted && !this.#replace) {
@@ -842,7 +842,7 @@ export class RequestSession implements SessionOwner {
         if (flashChanged && flash !== undefined) patchSet[FLASH_KEY] = flash
         const unset = flash === undefined && flashChanged ? [...diff.unset, FLASH_KEY] : diff.unset
         const applied = await store.patch(id, { set: patchSet, unset, cookie: record.cookie })
-        if (!applied) this.#emit({ type: 'resurrection_blocked', idHash: hashId(id) })
+        if (!applied) this.#emit({ type: 'resurrection_blocked', id: id })
         return
       }
       await store.set(id, record)
@@ -956,16 +956,31 @@ export class RequestSession implements SessionOwner {
     this.#next(err)
   }
 
-  #emit(event: SessionEvent): void {
+  /**
+   * Report an event. The id is hashed here, only when someone listens: most apps set no `onEvent`,
+   * and a flood of unknown or expired ids should not pay a SHA-256 each for nothing.
+   */
+  #emit(event: PendingEvent): void {
     const onEvent = this.#config.onEvent
     if (onEvent === undefined) return
     try {
-      onEvent(event)
+      if (!('id' in event)) onEvent(event)
+      else {
+        const { id, ...rest } = event
+        onEvent({ ...rest, idHash: hashId(id) } as SessionEvent)
+      }
     } catch {
       // A throwing logger must not break the request it was told about.
     }
   }
 }
+
+/** A {@link SessionEvent} as the lifecycle raises it: with the raw id, hashed by `#emit`. */
+type PendingEvent = SessionEvent extends infer TEvent
+  ? TEvent extends { readonly idHash: string }
+    ? Omit<TEvent, 'idHash'> & { readonly id: string }
+    : TEvent
+  : never
 
 /** The result of comparing the session with its snapshot. */
 interface Changes {

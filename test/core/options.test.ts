@@ -77,15 +77,27 @@ describe.each(FRAMEWORKS)('%s', (each) => {
       )
     })
 
-    it('warns once when the memory store is used in production', () => {
+    it('warns once when the memory store is used in production, and not when allowed', async () => {
       vi.stubEnv('NODE_ENV', 'production')
       const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {})
-      session({ schema, secret: SECRET })
-      session({ schema, secret: SECRET })
-      expect(
-        warn.mock.calls.filter(([message]) => String(message).includes('MemoryStore')).length,
-      ).toBeLessThanOrEqual(1)
+      const memoryWarnings = () =>
+        warn.mock.calls.filter(([message]) => String(message).includes('MemoryStore')).length
+      // A fresh copy of the module: the warning is once per process, and earlier tests may have
+      // used up this copy's.
+      vi.resetModules()
+      const fresh = await import('../../src/index.js')
+      fresh.session({ schema, secret: SECRET, allowMemoryStoreInProduction: true })
+      expect(memoryWarnings()).toBe(0)
+      fresh.session({ schema, secret: SECRET })
+      fresh.session({ schema, secret: SECRET })
+      expect(memoryWarnings()).toBe(1)
       warn.mockRestore()
+    })
+
+    it('refuses a store timeout that is not a positive number of milliseconds', () => {
+      for (const storeTimeout of [0, -1, Number.NaN]) {
+        expect(() => session({ schema, secret: SECRET, storeTimeout })).toThrow(/storeTimeout/)
+      }
     })
   })
 

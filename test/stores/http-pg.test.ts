@@ -12,7 +12,15 @@ import {
   uniqueName,
 } from '../fixtures/services.js'
 import type { TestServer } from '../helpers/http.js'
-import { clientFor, FRESH, MAX_AGE_MS, sessionIdOf, snapshotOf, startApp } from './http-support.js'
+import {
+  clientFor,
+  FRESH,
+  MAX_AGE_MS,
+  plantedCookie,
+  sessionIdOf,
+  snapshotOf,
+  startApp,
+} from './http-support.js'
 
 let pool: pg.Pool
 let schema: string | undefined
@@ -73,25 +81,23 @@ describe('typed-session over connect-pg-simple 10 (HTTP)', () => {
   })
 
   describe('records planted directly in PostgreSQL follow the validation policy (fresh session)', () => {
-    const cookie = () => ({
-      originalMaxAge: MAX_AGE_MS,
-      expires: new Date(Date.now() + MAX_AGE_MS).toISOString(),
-      httpOnly: true,
-      path: '/',
-    })
     // The `sess` column is `json`: PostgreSQL itself refuses text that is not JSON, so junk JSON
     // cannot be planted here (it is covered on Redis); JSON of every wrong shape can.
     const planted: Record<string, () => string> = {
       'wrong types': () =>
-        JSON.stringify({ userId: 42, views: 'many', role: 'root', cookie: cookie() }),
+        JSON.stringify({ userId: 42, views: 'many', role: 'root', cookie: plantedCookie() }),
       'an old shape': () =>
-        JSON.stringify({ user: { id: 'u1' }, cart: { sku: 'a', qty: '1' }, cookie: cookie() }),
+        JSON.stringify({
+          user: { id: 'u1' },
+          cart: { sku: 'a', qty: '1' },
+          cookie: plantedCookie(),
+        }),
       'missing cookie': () => JSON.stringify({ userId: 'mallory' }),
       'a JSON null': () => 'null',
       'a JSON array': () => '[{"userId":"mallory"}]',
       'a JSON number': () => '42',
       'a wrong nested type': () =>
-        JSON.stringify({ userId: 'mallory', cart: [{ sku: 7, qty: 1 }], cookie: cookie() }),
+        JSON.stringify({ userId: 'mallory', cart: [{ sku: 7, qty: 1 }], cookie: plantedCookie() }),
     }
 
     for (const [name, value] of Object.entries(planted)) {
@@ -113,7 +119,7 @@ describe('typed-session over connect-pg-simple 10 (HTTP)', () => {
       await browser.post('/login?user=victim')
       await plant(
         sessionIdOf(browser),
-        `{"__proto__":{"role":"admin","userId":"root","polluted":true},"views":3,"cookie":${JSON.stringify(cookie())}}`,
+        `{"__proto__":{"role":"admin","userId":"root","polluted":true},"views":3,"cookie":${JSON.stringify(plantedCookie())}}`,
       )
       const read = await browser.get('/data')
       expect(read.status).toBe(200)

@@ -8,6 +8,7 @@ import {
   clientFor,
   FRESH,
   MAX_AGE_MS,
+  plantedCookie,
   sessionIdOf,
   shareCookies,
   snapshotOf,
@@ -130,25 +131,27 @@ describe('typed-session over connect-redis 9 (HTTP)', () => {
   })
 
   describe('records planted directly in Redis follow the validation policy (fresh session)', () => {
-    const cookie = () => ({
-      originalMaxAge: MAX_AGE_MS,
-      expires: new Date(Date.now() + MAX_AGE_MS).toISOString(),
-      httpOnly: true,
-      path: '/',
-    })
     const planted: Record<string, () => string> = {
       'wrong types': () =>
-        JSON.stringify({ userId: 42, views: 'many', role: 'root', cookie: cookie() }),
+        JSON.stringify({ userId: 42, views: 'many', role: 'root', cookie: plantedCookie() }),
       'an old shape': () =>
-        JSON.stringify({ user: { id: 'u1' }, cart: { sku: 'a', qty: '1' }, cookie: cookie() }),
+        JSON.stringify({
+          user: { id: 'u1' },
+          cart: { sku: 'a', qty: '1' },
+          cookie: plantedCookie(),
+        }),
       'junk JSON': () => '{"userId": "mallory", "cookie": {',
       'not JSON at all': () => '\u0000\u0001binary',
       'a JSON array': () => '[1,2,3]',
       'a JSON string': () => '"userId=mallory"',
       'no cookie': () => JSON.stringify({ userId: 'mallory', views: 1 }),
-      'an operator object': () => JSON.stringify({ userId: { $gt: '' }, cookie: cookie() }),
+      'an operator object': () => JSON.stringify({ userId: { $gt: '' }, cookie: plantedCookie() }),
       'a wrong nested type': () =>
-        JSON.stringify({ userId: 'mallory', cart: [{ sku: 'a', qty: 1.5 }], cookie: cookie() }),
+        JSON.stringify({
+          userId: 'mallory',
+          cart: [{ sku: 'a', qty: 1.5 }],
+          cookie: plantedCookie(),
+        }),
     }
 
     for (const [name, value] of Object.entries(planted)) {
@@ -175,7 +178,7 @@ describe('typed-session over connect-redis 9 (HTTP)', () => {
       await browser.post('/login?user=victim')
       const raw =
         `{"__proto__":{"role":"admin","userId":"root","polluted":true},` +
-        `"cart":[{"sku":"a","qty":1,"__proto__":{"admin":true}}],"cookie":${JSON.stringify(cookie())}}`
+        `"cart":[{"sku":"a","qty":1,"__proto__":{"admin":true}}],"cookie":${JSON.stringify(plantedCookie())}}`
       await redis.set(prefix + sessionIdOf(browser), raw, {
         expiration: { type: 'EX', value: 600 },
       })

@@ -9,6 +9,21 @@ import { CookieClient, listen, type TestServer } from '../helpers/http.js'
 export const SECRET = 'typed-session-store-tests-secret-0123456789'
 export const MAX_AGE_MS = 600_000
 
+/** A live `cookie` object for records planted straight into a store, as a save would write it. */
+export function plantedCookie(): {
+  originalMaxAge: number
+  expires: string
+  httpOnly: true
+  path: '/'
+} {
+  return {
+    originalMaxAge: MAX_AGE_MS,
+    expires: new Date(Date.now() + MAX_AGE_MS).toISOString(),
+    httpOnly: true,
+    path: '/',
+  }
+}
+
 /** The app's schema: every planted record is checked against it by the core. */
 export const schema = z.object({
   userId: z.string().optional(),
