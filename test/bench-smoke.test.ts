@@ -19,14 +19,15 @@ async function get(server: Server, path: string, cookie?: string) {
 
 beforeAll(async () => {
   const started = await Promise.allSettled(
-    variants.map((v) => startServer(v, { quiet: true, timeoutMs: 8000 })),
+    variants.map((v) => startServer(v, { quiet: true, timeoutMs: 60_000 })),
   )
   for (const result of started) {
     if (result.status === 'fulfilled') servers.set(result.value.variant, result.value)
   }
   const failed = started.find((r) => r.status === 'rejected')
   if (failed?.status === 'rejected') throw failed.reason
-})
+  // Generous: a start-up limit must not depend on how loaded the machine is.
+}, 90_000)
 
 afterAll(async () => {
   await Promise.all([...servers.values()].map((s) => s.stop()))

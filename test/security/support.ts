@@ -150,13 +150,20 @@ export async function settle(rounds = 5): Promise<void> {
   for (let i = 0; i < rounds; i++) await new Promise<void>((resolve) => setImmediate(resolve))
 }
 
-/** Wait until `check()` is true, polling I/O turns; throws after `rounds` turns. */
-export async function until(check: () => boolean, rounds = 2_000): Promise<void> {
-  for (let i = 0; i < rounds; i++) {
+/**
+ * Wait until `check()` is true, polling once per I/O turn; throws after `timeoutMs` of the real
+ * clock (`process.hrtime`, which fake timers leave alone). A count of turns would depend on how
+ * fast the machine is: under load a Redis round trip can take more turns than an idle machine
+ * spins in the whole wait.
+ */
+export async function until(check: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = process.hrtime.bigint() + BigInt(timeoutMs) * 1_000_000n
+  while (process.hrtime.bigint() < deadline) {
     if (check()) return
     await new Promise<void>((resolve) => setImmediate(resolve))
   }
-  throw new Error('condition not reached')
+  if (check()) return
+  throw new Error(`condition not reached within ${timeoutMs} ms`)
 }
 
 /** A server with a larger header limit, so 16 KB cookie values reach the middleware. */

@@ -1,0 +1,114 @@
+import { signId } from '../cookie/signature.js'
+import { type Changes, changesOf } from './changes.js'
+import type { RequestState } from './request-state.js'
+import { touchSession, writeSession } from './write.js'
+
+// The commit: at the end of the request, decide what reaches the store (a save, a touch, nothing)
+// and which cookie goes out. The decisions are the three named predicates, as in express-session:
+// `shouldSave`, `shouldTouch`, `shouldSetCookie`. The store writes themselves are in write.ts.
+
+/** Finish the session before the response is released; `undefined` when nothing is async. */
+export function commitSession(s: RequestState): Promise<void> | undefined {
+  if (s.req.session !== s.object && s.record !== 'destroyed') {
+    // `delete req.session` / `req.session = null`: express-session's `unset` option.
+    if (s.config.unset === 'destroy') return destroySession(s)
+    beforeHeaders(s)
+    return undefined
+  }
+  if (s.record === 'destroyed' || (s.res.statusCode >= 500 && !s.config.saveOnServerError)) {
+    beforeHeaders(s)
+    return undefined
+  }
+  const changes = changesOf(s)
+  if (shouldSave(s, changes)) return writeSession(s, changes).then(() => beforeHeaders(s))
+  if (shouldTouch(s)) return touchSession(s).then(() => beforeHeaders(s))
+  beforeHeaders(s)
+  return undefined
+}
+
+/** End the session: no write after this, the cookie cleared, the stored record deleted. */
+export async function destroySession(s: RequestState): Promise<void> {
+  Object.freeze(s.object)
+  // Clear the cookie only where the browser has one: a logout without a cookie sets nothing.
+  if (s.presentedId !== undefined || s.record === 'stored') clearCookie(s)
+  await s.endStoredSession('destroyed')
+}
+
+/** Whether this request must write the session. */
+export function shouldSave(s: RequestState, changes: Changes): boolean {
+  if (s.record === 'stored')
+    return changes.any || s.config.resave || s.forced !== 'none' || s.cookie.changed
+  if (!s.cookieAllowed) return false
+  return changes.any || s.forced !== 'none' || s.config.saveUninitialized || s.flash.changed
+}
+
+/**
+ * Whether an unchanged session should extend its life in the store. Only when that moves a
+ * deadline the user relies on: with `rolling` the browser gets a new expiry, a browser-session
+ * cookie has no expiry but the store's, and `touch()` asks for it. Otherwise the cookie expires
+ * when it expires and touching the store on every read would only cost a round trip.
+ */
+export function shouldTouch(s: RequestState): boolean {
+  if (s.record !== 'stored' || s.config.store.touch === undefined) return false
+  return s.config.rolling || s.touched || s.cookie.originalMaxAge === null
+}
+
+/** Whether the response carries the session cookie. */
+export function shouldSetCookie(s: RequestState): boolean {
+  if (s.record === 'destroyed' || !s.cookieAllowed) return false
+  if (s.id !== s.presentedId) return s.record === 'stored'
+  return (
+    s.config.rolling ||
+    s.needsResign ||
+    s.touched ||
+    s.cookie.changed ||
+    (s.wrote && s.cookie.expires !== null)
+  )
+}
+
+/** Set the cookie header once, just before the headers go out. */
+export function beforeHeaders(s: RequestState): void {
+  if (s.cookieDecided) return
+  s.cookieDecided = true
+  if (!s.ending && s.record === 'new' && s.id !== s.presentedId) {
+    // Headers flushed before the end (a streamed response): a new session that is already
+    // changed will be saved at the end, so it gets its cookie now.
+    let changes: Changes
+    try {
+      changes = changesOf(s)
+    } catch {
+      return // reported when the request ends and the save fails
+    }
+    if (s.cookieAllowed && shouldSave(s, changes)) {
+      appendCookie(s, s.cookie.serialize(s.config.name, signedValue(s)))
+    }
+    return
+  }
+  if (!shouldSetCookie(s)) return
+  if (s.config.rolling && !s.wrote) s.cookie.renew(Date.now(), s.deadline())
+  appendCookie(s, s.cookie.serialize(s.config.name, signedValue(s)))
+}
+
+/** The cookie value for the current id: the presented one when it is still right, else signed. */
+function signedValue(s: RequestState): string {
+  if (s.presentedValue !== undefined && s.id === s.presentedId) return s.presentedValue
+  return signId(s.id, s.config.secrets[0]!)
+}
+
+function clearCookie(s: RequestState): void {
+  if (s.res.headersSent) return
+  appendCookie(s, s.cookie.serializeClear(s.config.name))
+  s.cookieDecided = true
+}
+
+function appendCookie(s: RequestState, header: string): void {
+  const res = s.res
+  if (res.headersSent) return
+  const previous = res.getHeader('Set-Cookie')
+  if (previous === undefined) res.setHeader('Set-Cookie', header)
+  else
+    res.setHeader(
+      'Set-Cookie',
+      Array.isArray(previous) ? [...previous, header] : [String(previous), header],
+    )
+}

@@ -1,0 +1,160 @@
+import { SessionError } from '../errors.js'
+import { validate } from '../schema/validate.js'
+import type { SessionRecord } from '../stores/types.js'
+import { type Changes, changesOf, type Diff, diffOf } from './changes.js'
+import { FlashState } from './flash.js'
+import type { LiveEntry } from './registry.js'
+import { COOKIE_KEY, FLASH_KEY, type RecordState, type RequestState } from './request-state.js'
+
+// The store writes of the commit: a save (a whole record, or a patch of the changed keys), and a
+// touch. Writes to one session made by requests of this process are ordered and merged through the
+// shared registry entry, so overlapping requests lose nothing and logout stays final.
+
+/**
+ * Write the session now (explicit `save()` or the end of the request).
+ *
+ * @throws {SessionError} `ERR_SESSION_DESTROYED` after `destroy()`, `ERR_SESSION_TOO_LARGE` over
+ * `maxSessionBytes`, `ERR_SESSION_INVALID_DATA` for data the schema refuses or would drop; the
+ * store's own failure (`ERR_SESSION_STORE`) as it rejected.
+ */
+export async function writeSession(
+  s: RequestState,
+  changes: Changes = changesOf(s),
+): Promise<void> {
+  if (s.record === 'destroyed')
+    throw new SessionError('ERR_SESSION_DESTROYED', 'typed-session: the session was destroyed')
+  const config = s.config
+  if (changes.json.length > config.maxSessionBytes) {
+    s.emit({ type: 'too_large', id: s.id, bytes: changes.json.length })
+    throw new SessionError(
+      'ERR_SESSION_TOO_LARGE',
+      `typed-session: the session is ${changes.json.length} bytes, over maxSessionBytes (${config.maxSessionBytes})`,
+    )
+  }
+  // Nothing invalid is ever written: the next load would have to throw it away.
+  const plain = JSON.parse(changes.json) as Record<string, unknown>
+  const result = await validate(config.schema, plain)
+  if (!result.ok) {
+    throw new SessionError(
+      'ERR_SESSION_INVALID_DATA',
+      'typed-session: the session data fails the schema',
+      {
+        issues: result.issues,
+      },
+    )
+  }
+  const dropped = Object.keys(plain).filter((key) => !Object.hasOwn(result.value as object, key))
+  if (dropped.length > 0) {
+    throw new SessionError(
+      'ERR_SESSION_INVALID_DATA',
+      `typed-session: session key(s) ${dropped.map((key) => `"${key}"`).join(', ')} are not in the schema and would be lost: add them to it`,
+    )
+  }
+  s.cookie.renew(Date.now(), s.deadline())
+  const entry = s.entry
+  const record = merge(s, plain, changes, entry) as SessionRecord
+  const flash = record[FLASH_KEY]
+  const id = s.id
+  const store = config.store
+  if (entry !== undefined) {
+    entry.version++
+    s.entryVersion = entry.version
+    entry.latestJson = latestJson(record, changes.json, plain)
+    entry.pendingWrites++
+  }
+  let diff: Diff | undefined
+  const write = async (): Promise<void> => {
+    if (entry?.destroyed === true) {
+      s.emit({ type: 'resurrection_blocked', id: id })
+      return
+    }
+    if (store.patch !== undefined && s.record === 'stored' && s.forced !== 'replace') {
+      diff ??= diffOf(plain, changes.snapshot)
+      const patchSet = { ...diff.set }
+      const flashChanged = s.flash.changed || s.forced === 'save-flash'
+      // An emptied queue is unset, not stored as `{}`, as a full write would leave it.
+      if (flashChanged && flash !== undefined) patchSet[FLASH_KEY] = flash
+      const unset = flash === undefined && flashChanged ? [...diff.unset, FLASH_KEY] : diff.unset
+      const applied = await store.patch(id, { set: patchSet, unset, cookie: record.cookie })
+      if (!applied) s.emit({ type: 'resurrection_blocked', id: id })
+      return
+    }
+    await store.set(id, record)
+  }
+  try {
+    // Writes to one session reach the store in the order they were merged. A write queued behind
+    // one that failed fails with it instead of waiting its own turn: behind a hanging store, N
+    // queued writes would otherwise hold the last request for N * storeTimeout.
+    const run = entry === undefined || entry.pendingWrites === 1 ? write() : entry.queue.then(write)
+    if (entry !== undefined) entry.queue = run
+    run.catch(() => undefined)
+    await run
+  } finally {
+    if (entry !== undefined) entry.pendingWrites--
+  }
+  // A `destroy()` that ran meanwhile stays final.
+  if ((s.record as RecordState) !== 'destroyed') s.record = 'stored'
+  s.wrote = true
+  s.forced = 'none'
+  s.cookie.changed = false
+  s.snapshot = changes.json
+  s.flash = new FlashState(s.flash.queue)
+}
+
+/** Extend the life of an unchanged session in the store (`store.touch`). */
+export async function touchSession(s: RequestState): Promise<void> {
+  const entry = s.entry
+  if (entry?.destroyed === true) return
+  s.cookie.renew(Date.now(), s.deadline())
+  const record = { cookie: s.cookie.toJSON() } as SessionRecord
+  const data = s.object as unknown as Record<string, unknown>
+  for (const key of Object.keys(data)) record[key] = data[key]
+  await s.config.store.touch!(s.id, record)
+}
+
+/**
+ * The record to write: this request's data, or, when another request of this process wrote the
+ * session since this one loaded it, that newer record with only this request's changes on top.
+ */
+function merge(
+  s: RequestState,
+  plain: Record<string, unknown>,
+  changes: Changes,
+  entry: LiveEntry | undefined,
+): Record<string, unknown> {
+  if (entry === undefined || entry.version === s.entryVersion || entry.latestJson === undefined) {
+    const record: Record<string, unknown> = plain
+    if (!s.flash.isEmpty) record[FLASH_KEY] = s.flash.queue
+    record[COOKIE_KEY] = s.cookie.toJSON()
+    return record
+  }
+  const base = JSON.parse(entry.latestJson) as Record<string, unknown>
+  const { set, unset } = diffOf(plain, changes.snapshot)
+  for (const key of Object.keys(set)) base[key] = set[key]
+  for (const key of unset) delete base[key]
+  const flash = s.flash.mergeInto(base[FLASH_KEY])
+  delete base[FLASH_KEY]
+  if (Object.keys(flash).length > 0) base[FLASH_KEY] = flash
+  base[COOKIE_KEY] = s.cookie.toJSON()
+  return base
+}
+
+/**
+ * The record as written, without its cookie, as JSON: what an overlapping request merges onto.
+ * When the record is this request's own data it is the JSON already made (`dataJson`), plus the
+ * flash queue; only a merged record is serialized again.
+ */
+function latestJson(
+  record: Record<string, unknown>,
+  dataJson: string,
+  plain: Record<string, unknown>,
+): string {
+  if (record !== plain) {
+    const { cookie: _cookie, ...latest } = record
+    return JSON.stringify(latest)
+  }
+  const flash = record[FLASH_KEY]
+  if (flash === undefined) return dataJson
+  const separator = dataJson === '{}' ? '' : ','
+  return `${dataJson.slice(0, -1)}${separator}"${FLASH_KEY}":${JSON.stringify(flash)}}`
+}
