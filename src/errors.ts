@@ -17,6 +17,11 @@ export type SessionErrorCode =
   | 'ERR_SESSION_DESTROYED'
   /** A call the session does not allow: an unknown flash kind, `reload()` of a session never saved. */
   | 'ERR_SESSION_MISUSE'
+  /**
+   * `listSessions` / `revokeSessions` on a store that keeps no per-owner index (an express-session
+   * store such as connect-redis): use a native store, or end sessions with `ownerEpoch`.
+   */
+  | 'ERR_SESSION_NO_INDEX'
 
 /** One problem reported by schema validation (the Standard Schema issue shape). */
 export interface SessionIssue {

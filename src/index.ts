@@ -17,6 +17,16 @@ export type {
   SessionOptions,
   StoreOption,
 } from './options.js'
+// ---- Per-owner session index (issue 12)
+export { patchOwner, recordOwner } from './owner/meta.js'
+export type {
+  ListSessionsOptions,
+  OwnedSession,
+  OwnerEpoch,
+  OwnerOptions,
+  RevokeSessionsOptions,
+  SessionIndexApi,
+} from './owner/types.js'
 export type {
   FlashFunction,
   Register,

@@ -9,6 +9,8 @@ import { RequestSession } from './core/request-session.js'
 import { RESERVED_KEYS } from './core/reserved-keys.js'
 import { SessionError } from './errors.js'
 import type { SessionOptions } from './options.js'
+import { indexApi } from './owner/api.js'
+import type { OwnerOptions, SessionIndexApi } from './owner/types.js'
 import type { SessionMiddleware } from './register.js'
 import type { FlashOption, FlashValues, SchemaCheck, SchemaOutput } from './schema/check.js'
 import { toSessionStore } from './stores/adapt.js'
@@ -54,10 +56,18 @@ let warnedMemoryStore = false
  * declare module 'typed-session' { interface Register { session: typeof appSession } }
  * ```
  */
-export function session<TSchema extends StandardSchemaV1, const TFlash extends FlashOption = {}>(
-  options: SessionOptions<TSchema, TFlash> & { schema: TSchema & SchemaCheck<TSchema, TFlash> },
-): SessionMiddleware<SchemaOutput<TSchema>, FlashValues<TFlash>> {
-  const config = resolveConfig(options)
+export function session<
+  TSchema extends StandardSchemaV1,
+  const TFlash extends FlashOption = {},
+  TOwner extends string = never,
+>(
+  options: SessionOptions<TSchema, TFlash> &
+    OwnerOptions<SchemaOutput<TSchema>, TOwner> & {
+      schema: TSchema & SchemaCheck<TSchema, TFlash>
+    },
+): SessionMiddleware<SchemaOutput<TSchema>, FlashValues<TFlash>> & SessionIndexApi<TOwner> {
+  // The owner functions were checked against the schema above; at runtime they see plain records.
+  const config = resolveConfig(options as SessionOptions<TSchema, TFlash> & LooseOwnerOptions)
   const middleware = (
     req: IncomingMessage,
     res: ServerResponse,
@@ -70,14 +80,15 @@ export function session<TSchema extends StandardSchemaV1, const TFlash extends F
     }
     new RequestSession(config, req, res, next).start()
   }
-  return Object.assign(middleware, { store: config.store }) as SessionMiddleware<
+  return Object.assign(middleware, { store: config.store }, indexApi(config)) as SessionMiddleware<
     SchemaOutput<TSchema>,
     FlashValues<TFlash>
-  >
+  > &
+    SessionIndexApi<TOwner>
 }
 
 function resolveConfig<TSchema extends StandardSchemaV1, TFlash extends FlashOption>(
-  options: SessionOptions<TSchema, TFlash>,
+  options: SessionOptions<TSchema, TFlash> & LooseOwnerOptions,
 ): SessionConfig {
   const fail = (message: string): never => {
     throw new SessionError('ERR_SESSION_OPTIONS', `typed-session: ${message}`)
@@ -138,6 +149,14 @@ function resolveConfig<TSchema extends StandardSchemaV1, TFlash extends FlashOpt
   const adapted = toSessionStore(userStore, { timeoutMs: storeTimeout })
   // Store errors may name the key; the in-process MemoryStore's never do (and it is the hot path).
   const store = userStore instanceof MemoryStore ? adapted : redactStoreErrors(adapted)
+  for (const key of ['owner', 'sessionLabel', 'ownerEpoch'] as const) {
+    if (options[key] !== undefined && typeof options[key] !== 'function')
+      fail(`${key} must be a function`)
+  }
+  if (options.owner === undefined && options.ownerEpoch !== undefined)
+    fail('ownerEpoch needs the owner option (whose epoch would it be?)')
+  if (options.owner === undefined && options.sessionLabel !== undefined)
+    fail('sessionLabel needs the owner option (only owned sessions are listed)')
   const flashSchemas = resolveFlash(options.flash, fail)
   checkShape(schema, flashSchemas, fail)
   return {
@@ -162,7 +181,15 @@ function resolveConfig<TSchema extends StandardSchemaV1, TFlash extends FlashOpt
     absoluteTimeout,
     maxSessionBytes,
     saveOnServerError: options.saveOnServerError ?? false,
+    owner: options.owner as SessionConfig['owner'],
+    sessionLabel: options.sessionLabel as SessionConfig['sessionLabel'],
+    ownerEpoch: options.ownerEpoch as SessionConfig['ownerEpoch'],
   }
+}
+
+/** The owner options as the runtime sees them: functions of plain records and strings. */
+type LooseOwnerOptions = {
+  readonly [TKey in keyof OwnerOptions<never, string>]?: unknown
 }
 
 function resolveSecrets(secret: unknown, fail: (message: string) => never): string[] {

@@ -4,6 +4,7 @@ import type { CookieSettings } from '../cookie/settings.js'
 import type { CookieVerifier } from '../cookie/signature.js'
 import type { CookieOption } from '../cookie/types.js'
 import type { InvalidPolicy } from '../options.js'
+import type { OwnerEpoch } from '../owner/types.js'
 import type { SessionStore } from '../stores/types.js'
 import type { SessionEvent } from './events.js'
 import type { LiveRegistry } from './registry.js'
@@ -35,4 +36,9 @@ export interface SessionConfig {
   readonly absoluteTimeout: number | undefined
   readonly maxSessionBytes: number
   readonly saveOnServerError: boolean
+  // ---- Per-owner index (issue 12)
+  /** Who a session's data says owns it (`undefined`: anonymous, or no `owner` option). */
+  readonly owner: ((data: Readonly<Record<string, unknown>>) => unknown) | undefined
+  readonly sessionLabel: ((data: Readonly<Record<string, unknown>>) => unknown) | undefined
+  readonly ownerEpoch: ((owner: string) => OwnerEpoch | Promise<OwnerEpoch>) | undefined
 }

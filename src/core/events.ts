@@ -36,6 +36,11 @@ export type SessionEvent =
       readonly kind: string
       readonly issues: readonly SessionIssue[]
     }
+  /**
+   * A session was ended by `revokeSessions` / `revokeSession` (`'revoked'`), or on load because its
+   * owner's epoch changed (`'epoch'`); the cookie's next request gets a fresh anonymous session.
+   */
+  | { readonly type: 'revoked'; readonly idHash: string; readonly reason: 'revoked' | 'epoch' }
   /** A store call failed or timed out. */
   | { readonly type: 'store_error'; readonly operation: string; readonly error: unknown }
 

@@ -27,6 +27,10 @@ export function redactStoreErrors(store: SessionStore): SessionStore {
     redacting.touch = (id, record) => touch.call(store, id, record).catch(rethrowWithout(id))
   if (patch !== undefined)
     redacting.patch = (id, change) => patch.call(store, id, change).catch(rethrowWithout(id))
+  // Index calls name an owner, not a session id: nothing replayable to redact.
+  const { indexedIds, unindex } = store
+  if (indexedIds !== undefined) redacting.indexedIds = (owner) => indexedIds.call(store, owner)
+  if (unindex !== undefined) redacting.unindex = (owner, ids) => unindex.call(store, owner, ids)
   return redacting
 }
 

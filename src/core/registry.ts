@@ -55,6 +55,11 @@ export class LiveRegistry {
     if (entry.refs <= 0 && this.#entries.get(id) === entry) this.#entries.delete(id)
   }
 
+  /** The entry for `id` if requests for it are in flight, without joining it (revocation). */
+  peek(id: string): LiveEntry | undefined {
+    return this.#entries.get(id)
+  }
+
   /** How many sessions have requests in flight (for leak tests). */
   get size(): number {
     return this.#entries.size

@@ -13,6 +13,8 @@ export const RESERVED_KEYS: readonly string[] = [
   'destroy',
   'touch',
   'resetMaxAge',
+  // The owner slot of the session index (issue 12, src/owner/meta.ts).
+  '$session',
 ]
 
 /**

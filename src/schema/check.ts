@@ -19,6 +19,8 @@ export type ReservedKey =
   | 'destroy'
   | 'touch'
   | 'resetMaxAge'
+  /** The stored owner slot of the session index (issue 12). */
+  | '$session'
 
 /** Marks a value that `JSON.stringify` cannot carry (functions, symbols, bigint). */
 export interface NotJson {

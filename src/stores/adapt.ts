@@ -45,7 +45,7 @@ export interface AdaptOptions {
  */
 export const UNREADABLE_RECORD = '<unreadable session record>'
 
-type Method = 'get' | 'set' | 'destroy' | 'touch' | 'patch'
+type Method = 'get' | 'set' | 'destroy' | 'touch' | 'patch' | 'indexedIds' | 'unindex'
 type StoreFunction = (...args: unknown[]) => unknown
 
 // Position of the callback parameter of each express-session store method.
@@ -55,6 +55,8 @@ const CALLBACK_INDEX: Readonly<Record<Method, number>> = {
   destroy: 1,
   touch: 2,
   patch: 2,
+  indexedIds: 1,
+  unindex: 2,
 }
 
 /**
@@ -105,6 +107,7 @@ function memoryStore(store: MemoryStore): AdaptedStore {
     destroy: (id) => store.destroy(id),
     touch: (id, record) => store.touch(id, record),
     patch: (id, patch) => store.patch(id, patch),
+    indexedIds: (owner) => store.indexedIds(owner),
   }
 }
 
@@ -158,6 +161,15 @@ class CallingAdapter {
     if (typeof store.patch === 'function' && (this.#branded || fnLength(store.get) < 2)) {
       out.patch = (id: string, patch: SessionPatch) =>
         this.call('patch', [id, patch]).then((applied) => applied === true)
+    }
+    // The session index (issue 12) is native-only too: express-session has no such contract.
+    if (out.patch !== undefined && typeof store.indexedIds === 'function') {
+      out.indexedIds = (owner: string) =>
+        this.call('indexedIds', [owner]).then((ids) => (Array.isArray(ids) ? ids : []))
+      if (typeof store.unindex === 'function') {
+        out.unindex = (owner: string, ids: readonly string[]) =>
+          this.call('unindex', [owner, ids]) as Promise<void>
+      }
     }
     return out
   }

@@ -1,4 +1,5 @@
 import { SessionError } from '../errors.js'
+import { recordOwner } from '../owner/meta.js'
 import { Store, type StoreCallback } from './store.js'
 import type { SessionPatch, SessionRecord, SessionStore, StoredCookie } from './types.js'
 
@@ -59,6 +60,9 @@ export class MemoryStore extends Store implements SessionStore {
   readonly #entries = new Map<string, string>()
   readonly #cookieShapes: string[] = []
   readonly #cookieShapeIndex = new Map<string, number>()
+  // The per-owner index (issue 12), exact because it follows the data: id -> owner, owner -> ids.
+  readonly #ownerOf = new Map<string, string>()
+  readonly #idsOf = new Map<string, Set<string>>()
   #sweeper: NodeJS.Timeout | undefined
 
   /**
@@ -129,6 +133,7 @@ export class MemoryStore extends Store implements SessionStore {
   ): Promise<void> | undefined {
     return answer(() => {
       const value = this.#encode(record.cookie, dataJson(record))
+      this.#index(id, recordOwner(record))
       this.#write(id, value)
     }, callback)
   }
@@ -138,7 +143,7 @@ export class MemoryStore extends Store implements SessionStore {
   destroy(id: string, callback: (err?: unknown) => void): void
   destroy(id: string, callback?: (err?: unknown) => void): Promise<void> | undefined {
     return answer(() => {
-      this.#entries.delete(id)
+      this.#drop(id)
     }, callback)
   }
 
@@ -180,7 +185,9 @@ export class MemoryStore extends Store implements SessionStore {
           configurable: true,
         })
       }
-      this.#write(id, this.#encode(patch.cookie, JSON.stringify(data)))
+      const value = this.#encode(patch.cookie, JSON.stringify(data))
+      this.#index(id, recordOwner(data))
+      this.#write(id, value)
       return Promise.resolve(true)
     } catch (err) {
       return Promise.reject(err)
@@ -217,14 +224,33 @@ export class MemoryStore extends Store implements SessionStore {
   clear(callback?: (err?: unknown) => void): Promise<void> | undefined {
     return answer(() => {
       this.#entries.clear()
+      this.#ownerOf.clear()
+      this.#idsOf.clear()
     }, callback)
+  }
+
+  /**
+   * The ids of the live sessions whose record names `owner` (the session index; typed-session's
+   * `listSessions` and `revokeSessions` read it). Expired ones are dropped on the way.
+   */
+  indexedIds(owner: string): Promise<readonly string[]> {
+    const ids = this.#idsOf.get(owner)
+    if (ids === undefined) return Promise.resolve([])
+    const now = Date.now()
+    const live: string[] = []
+    for (const id of ids) {
+      const value = this.#entries.get(id)
+      if (value === undefined || isExpired(value, now)) this.#drop(id)
+      else live.push(id)
+    }
+    return Promise.resolve(live)
   }
 
   /** Remove every expired record now (the sweeper calls this every `checkPeriodMs`). */
   prune(): void {
     const now = Date.now()
     for (const [id, value] of this.#entries) {
-      if (isExpired(value, now)) this.#entries.delete(id)
+      if (isExpired(value, now)) this.#drop(id)
     }
   }
 
@@ -243,8 +269,11 @@ export class MemoryStore extends Store implements SessionStore {
   #live(id: string): string | undefined {
     const value = this.#entries.get(id)
     if (value === undefined) return undefined
+    if (isExpired(value, Date.now())) {
+      this.#drop(id)
+      return undefined
+    }
     this.#entries.delete(id)
-    if (isExpired(value, Date.now())) return undefined
     this.#entries.set(id, value)
     return value
   }
@@ -255,16 +284,47 @@ export class MemoryStore extends Store implements SessionStore {
   }
 
   #write(id: string, value: string): void {
+    if (isExpired(value, Date.now())) {
+      this.#drop(id)
+      return
+    }
     this.#entries.delete(id)
-    if (isExpired(value, Date.now())) return
     this.#entries.set(id, value)
     // A Map iterates in insertion order and every use re-inserts, so the first key is the least
     // recently used one.
     while (this.#entries.size > this.#max) {
       const oldest = this.#entries.keys().next()
       if (oldest.done === true) break
-      this.#entries.delete(oldest.value)
+      this.#drop(oldest.value)
     }
+  }
+
+  /** Delete the record under `id`, and its index entry (destroy, expiry, eviction). */
+  #drop(id: string): void {
+    this.#entries.delete(id)
+    if (this.#ownerOf.size > 0) this.#index(id, undefined)
+  }
+
+  /** File `id` under `owner` (`undefined`: under nobody). Anonymous sessions cost one lookup. */
+  #index(id: string, owner: string | undefined): void {
+    const previous = this.#ownerOf.get(id)
+    if (previous === owner) return
+    if (previous !== undefined) {
+      const ids = this.#idsOf.get(previous)
+      ids?.delete(id)
+      if (ids?.size === 0) this.#idsOf.delete(previous)
+    }
+    if (owner === undefined) {
+      this.#ownerOf.delete(id)
+      return
+    }
+    this.#ownerOf.set(id, owner)
+    let ids = this.#idsOf.get(owner)
+    if (ids === undefined) {
+      ids = new Set()
+      this.#idsOf.set(owner, ids)
+    }
+    ids.add(id)
   }
 
   #encode(cookie: StoredCookie | undefined, data: string): string {

@@ -60,4 +60,22 @@ export interface SessionStore {
    * nothing) when no record exists, so a session destroyed meanwhile is never written back.
    */
   patch?(id: string, patch: SessionPatch): Promise<boolean>
+
+  // ---- Per-owner index (issue 12): optional; without it listSessions / revokeSessions fail with
+  // ERR_SESSION_NO_INDEX and only the `ownerEpoch` check ends sessions.
+
+  /**
+   * Optional, with `patch`: the ids the store's index lists for `owner`. A store that implements
+   * it indexes every record it is given by `set` (and every create) under `recordOwner(record)`,
+   * and applies `patchOwner(patch)` on every `patch`, before or in the same step as the write: an
+   * id may be listed after its record is gone or changed owner (typed-session checks each record
+   * and passes those to `unindex`), but a record with an owner must never be missing from its list,
+   * or revoking would miss it.
+   */
+  indexedIds?(owner: string): Promise<readonly string[]>
+  /**
+   * Optional: forget `ids` from `owner`'s index (they expired, were destroyed or changed owner).
+   * Stores whose index is the data itself (a column) do not need it.
+   */
+  unindex?(owner: string, ids: readonly string[]): Promise<void>
 }
