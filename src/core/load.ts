@@ -1,6 +1,8 @@
 import { hasDuplicateCookie, readCookie } from '../cookie/read.js'
 import { cookieSettingsFor } from '../cookie/settings.js'
 import { SessionError, type SessionIssue } from '../errors.js'
+import { OWNER_SLOT, ownerSlotOf } from '../owner/meta.js'
+import { ownerOfData, withinEpoch } from '../owner/stamp.js'
 import { type Validation, validate } from '../schema/validate.js'
 import type { SessionRecord } from '../stores/types.js'
 import { snapshotOf } from './changes.js'
@@ -133,9 +135,32 @@ function loaded(
       return discard(s)
     }
   }
+  if (config.owner !== undefined) {
+    // Session index (issue 12): a session signed in under an older owner epoch ends here, on
+    // every store, before its data is even validated.
+    s.ownerSlot = ownerSlotOf(record)
+    const alive = withinEpoch(config, s.ownerSlot)
+    if (alive instanceof Promise)
+      return alive.then((ok) => (ok ? validateLoaded(s, id, record) : revoked(s, id)))
+    if (!alive) return revoked(s, id)
+  }
+  return validateLoaded(s, id, record)
+}
+
+function validateLoaded(
+  s: RequestState,
+  id: string,
+  record: SessionRecord,
+): boolean | Promise<boolean> {
   const data = validateData(s, record)
   if (data instanceof Promise) return data.then((valid) => accept(s, id, record, valid))
   return accept(s, id, record, data)
+}
+
+/** The owner's epoch moved on since this session signed in: end it, start a fresh one. */
+function revoked(s: RequestState, id: string): Promise<boolean> {
+  s.emit({ type: 'revoked', id, reason: 'epoch' })
+  return discard(s)
 }
 
 /** Expose the validated data of a loaded record (or apply `onInvalid` when it failed). */
@@ -146,6 +171,13 @@ function accept(
   data: DataResult,
 ): boolean | Promise<boolean> {
   if (!data.ok) return invalidData(s, id, record, data.issues)
+  // A signed-in session from before the `owner` option: stamp (and so index) it now.
+  if (
+    s.config.owner !== undefined &&
+    s.ownerSlot === undefined &&
+    ownerOfData(s.config, data.value) !== undefined
+  )
+    s.requireWrite('save')
   s.object = new SessionObject(s.owner)
   assignData(s.object, data.value)
   const queue = loadStoredFlash(s, record[FLASH_KEY])
@@ -220,11 +252,12 @@ function asData(result: Validation): DataResult {
     : result
 }
 
-/** The data keys of a stored record: without its cookie and flash slots. */
+/** The data keys of a stored record: without its cookie, flash and owner slots. */
 function dataOfRecord(record: SessionRecord): Record<string, unknown> {
   const input: Record<string, unknown> = {}
   for (const key of Object.keys(record)) {
-    if (key === COOKIE_KEY || key === FLASH_KEY || key === '__proto__') continue
+    if (key === COOKIE_KEY || key === FLASH_KEY || key === OWNER_SLOT || key === '__proto__')
+      continue
     input[key] = record[key]
   }
   return input
@@ -322,6 +355,7 @@ async function discard(s: RequestState): Promise<boolean> {
 /** Start a new, empty session with a new id; false when that failed (already reported). */
 function fresh(s: RequestState): boolean | Promise<boolean> {
   s.record = 'new'
+  s.ownerSlot = undefined
   try {
     s.id = s.newId()
   } catch (err) {

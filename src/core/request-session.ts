@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http'
 import type { LiveCookie } from '../cookie/live-cookie.js'
 import { SessionError } from '../errors.js'
+import { ownerSlotOf } from '../owner/meta.js'
 import { validate } from '../schema/validate.js'
 import { snapshotOf } from './changes.js'
 import { destroySession } from './commit.js'
@@ -85,6 +86,7 @@ export class RequestSession implements SessionOwner {
       )
     }
     s.cookie.restore(record.cookie)
+    if (s.config.owner !== undefined) s.ownerSlot = ownerSlotOf(record)
     for (const key of Object.keys(from)) delete (from as unknown as Record<string, unknown>)[key]
     assignData(from, data.value)
     s.flash = new FlashState(await loadStoredFlash(s, record[FLASH_KEY]))
@@ -129,6 +131,8 @@ export class RequestSession implements SessionOwner {
     s.snapshot = undefined
     s.record = 'new'
     s.requireWrite('save')
+    // A new session is a new sign-in for the index: new handle, the owner's epoch taken again.
+    s.ownerSlot = undefined
     // A new cookie from the options, as express-session's regenerate makes; the old one stays
     // with the retired object, so a stale reference cannot move the new session's expiry.
     s.cookie = s.newCookie()

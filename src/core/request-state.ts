@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http'
 import { LiveCookie } from '../cookie/live-cookie.js'
 import type { cookieSettingsFor } from '../cookie/settings.js'
 import { SessionError } from '../errors.js'
+import type { OwnerSlot } from '../owner/meta.js'
 import { validate } from '../schema/validate.js'
 import type { SessionConfig } from './config.js'
 import { hashId, type SessionEvent } from './events.js'
@@ -98,6 +99,12 @@ export class RequestState {
   entry: LiveEntry | undefined
   /** The entry's version when this request loaded (or last wrote); -1 when a write was pending. */
   entryVersion = 0
+
+  /**
+   * Session index (issue 12): the record's owner slot as loaded or last written; only kept with
+   * the `owner` option. `undefined` for an anonymous (or new, or regenerated) session.
+   */
+  ownerSlot: OwnerSlot | undefined
 
   /** The `Set-Cookie` decision was made (it is made once, before the headers go out). */
   cookieDecided = false

@@ -1,4 +1,6 @@
 import { SessionError } from '../errors.js'
+import { OWNER_SLOT } from '../owner/meta.js'
+import { nextSlot } from '../owner/stamp.js'
 import { validate } from '../schema/validate.js'
 import type { SessionRecord } from '../stores/types.js'
 import { type Changes, changesOf, type Diff, diffOf } from './changes.js'
@@ -50,9 +52,17 @@ export async function writeSession(
       `typed-session: session key(s) ${dropped.map((key) => `"${key}"`).join(', ')} are not in the schema and would be lost: add them to it`,
     )
   }
+  // Session index (issue 12): who owns the session as written, stamped into its record.
+  const slot =
+    config.owner === undefined
+      ? undefined
+      : await nextSlot(config, result.value as Record<string, unknown>, s.ownerSlot, Date.now())
+  const hadSlot = s.ownerSlot !== undefined
   s.cookie.renew(Date.now(), s.deadline())
   const entry = s.entry
   const record = merge(s, plain, changes, entry) as SessionRecord
+  if (slot !== undefined) record[OWNER_SLOT] = slot
+  else delete record[OWNER_SLOT]
   const flash = record[FLASH_KEY]
   const id = s.id
   const store = config.store
@@ -74,7 +84,9 @@ export async function writeSession(
       const flashChanged = s.flash.changed || s.forced === 'save-flash'
       // An emptied queue is unset, not stored as `{}`, as a full write would leave it.
       if (flashChanged && flash !== undefined) patchSet[FLASH_KEY] = flash
-      const unset = flash === undefined && flashChanged ? [...diff.unset, FLASH_KEY] : diff.unset
+      let unset = flash === undefined && flashChanged ? [...diff.unset, FLASH_KEY] : diff.unset
+      if (slot !== undefined) patchSet[OWNER_SLOT] = slot
+      else if (hadSlot) unset = [...unset, OWNER_SLOT]
       const applied = await store.patch(id, { set: patchSet, unset, cookie: record.cookie })
       if (!applied) s.emit({ type: 'resurrection_blocked', id: id })
       return
@@ -95,6 +107,7 @@ export async function writeSession(
   // A `destroy()` that ran meanwhile stays final.
   if ((s.record as RecordState) !== 'destroyed') s.record = 'stored'
   s.wrote = true
+  s.ownerSlot = slot
   s.forced = 'none'
   s.cookie.changed = false
   s.snapshot = changes.json
@@ -109,6 +122,8 @@ export async function touchSession(s: RequestState): Promise<void> {
   const record = { cookie: s.cookie.toJSON() } as SessionRecord
   const data = s.object as unknown as Record<string, unknown>
   for (const key of Object.keys(data)) record[key] = data[key]
+  // Some express-session stores rewrite the whole record on touch: keep the owner slot in it.
+  if (s.ownerSlot !== undefined) record[OWNER_SLOT] = s.ownerSlot
   await s.config.store.touch!(s.id, record)
 }
 
