@@ -21,6 +21,7 @@ expectType<
   | 'ERR_SESSION_TOO_LARGE'
   | 'ERR_SESSION_DESTROYED'
   | 'ERR_SESSION_MISUSE'
+  | 'ERR_SESSION_NO_INDEX'
 >(value<SessionErrorCode>())
 expectNotAssignable<SessionErrorCode>('ERR_SESSION_UNKNOWN')
 expectNotAssignable<SessionErrorCode>('')
