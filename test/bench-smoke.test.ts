@@ -9,6 +9,10 @@ type Server = Awaited<ReturnType<typeof startServer>>
 const redisUp = await redisAnswers()
 const variants = VARIANTS.filter((v) => redisUp || !REDIS_VARIANTS.has(v))
 const servers = new Map<string, Server>()
+// Each server reports `ready` over IPC once it listens; this bound only stops a server that never
+// comes up from hanging the suite. Generous on purpose: with both cores busy, starting five Node
+// processes that each load Express, zod and a Redis client has taken well over 8 s.
+const STARTUP_BOUND_MS = 120_000
 
 async function get(server: Server, path: string, cookie?: string) {
   const res = await fetch(`http://127.0.0.1:${server.port}${path}`, {
@@ -19,15 +23,14 @@ async function get(server: Server, path: string, cookie?: string) {
 
 beforeAll(async () => {
   const started = await Promise.allSettled(
-    variants.map((v) => startServer(v, { quiet: true, timeoutMs: 60_000 })),
+    variants.map((v) => startServer(v, { quiet: true, timeoutMs: STARTUP_BOUND_MS })),
   )
   for (const result of started) {
     if (result.status === 'fulfilled') servers.set(result.value.variant, result.value)
   }
   const failed = started.find((r) => r.status === 'rejected')
   if (failed?.status === 'rejected') throw failed.reason
-  // Generous: a start-up limit must not depend on how loaded the machine is.
-}, 90_000)
+}, STARTUP_BOUND_MS + 10_000)
 
 afterAll(async () => {
   await Promise.all([...servers.values()].map((s) => s.stop()))
