@@ -194,14 +194,22 @@ type LooseOwnerOptions = {
 
 function resolveSecrets(secret: unknown, fail: (message: string) => never): string[] {
   const list = typeof secret === 'string' ? [secret] : secret
-  if (!Array.isArray(list) || list.length === 0)
-    fail('a secret is required (a string, or a list: the first signs)')
+  if (!Array.isArray(list) || list.length === 0) {
+    fail(
+      `a secret is required (a string, or a list: the first signs); got ${describeSecret(secret)}${UNSET_HINT}`,
+    )
+  }
   const secrets = list as unknown[]
   const production = process.env.NODE_ENV === 'production'
   const seen = new Set<string>()
-  for (const value of secrets) {
-    if (typeof value !== 'string' || value.length === 0)
-      fail('every secret must be a non-empty string')
+  for (const [index, value] of secrets.entries()) {
+    if (typeof value !== 'string' || value.length === 0) {
+      // Say which one: with `[process.env.NEW, process.env.OLD]` only the position tells them apart.
+      const which = typeof secret === 'string' ? 'the secret' : `secret[${index}]`
+      fail(
+        `${which} is ${describeSecret(value)}: every secret must be a non-empty string${UNSET_HINT}`,
+      )
+    }
     const text = value as string
     if (seen.has(text)) fail('the secret list contains the same secret twice')
     seen.add(text)
@@ -214,6 +222,15 @@ function resolveSecrets(secret: unknown, fail: (message: string) => never): stri
       fail('the secret is a well-known placeholder; generate a random one')
   }
   return secrets as string[]
+}
+
+const UNSET_HINT = ' (an environment variable that is not set?)'
+
+/** A secret's kind for an error message, never its value. */
+function describeSecret(value: unknown): string {
+  if (value === '') return 'an empty string'
+  if (Array.isArray(value)) return 'an empty list'
+  return value === null ? 'null' : typeof value === 'undefined' ? 'undefined' : `a ${typeof value}`
 }
 
 function resolveFlash(

@@ -77,6 +77,17 @@ describe.each(FRAMEWORKS)('%s', (each) => {
       )
     })
 
+    it('says which secret is missing, as when an environment variable is not set', () => {
+      const unset = process.env.TYPED_SESSION_TEST_UNSET_SECRET
+      expect(() => session({ schema, secret: unset as unknown as string })).toThrow(
+        'typed-session: a secret is required (a string, or a list: the first signs); got undefined (an environment variable that is not set?)',
+      )
+      expect(() => session({ schema, secret: [SECRET, unset as unknown as string] })).toThrow(
+        'typed-session: secret[1] is undefined: every secret must be a non-empty string (an environment variable that is not set?)',
+      )
+      expect(() => session({ schema, secret: [''] })).toThrow(/secret\[0\] is an empty string/)
+    })
+
     it('warns once when the memory store is used in production, and not when allowed', async () => {
       vi.stubEnv('NODE_ENV', 'production')
       const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => {})
