@@ -7,6 +7,7 @@
  *   <!-- ts-check: NAME -->                     names a whole block
  *   <!-- ts-check: NAME, continues OTHER -->    compiled as OTHER's code followed by this one
  *   <!-- ts-check: fragment of OTHER -->        not compiled; must appear, line for line, in OTHER
+ *   <!-- ts-check: fragment; REASON -->         not compiled, for the reason given (say where it is)
  * A block names the packages it needs in `// npm install ...` comment lines; its consumer project
  * has those packages (and what npm would install with them), nothing else, so a missing
  * `@types/*` package shows up as the compile error a user would get.
@@ -35,6 +36,8 @@ export interface ReadmeBlock {
   readonly heading: string
   readonly continues?: string
   readonly fragmentOf?: string
+  /** Why a fragment that is part of no other block is not compiled. */
+  readonly fragmentReason?: string
 }
 
 /** A block ready to compile: its code with the code of the blocks it continues before it. */
@@ -86,10 +89,12 @@ export function readmeBlocks(markdown: string): ReadmeBlock[] {
 function parseMarker(
   text: string | undefined,
   line: number,
-): Pick<ReadmeBlock, 'name' | 'continues' | 'fragmentOf'> {
+): Pick<ReadmeBlock, 'name' | 'continues' | 'fragmentOf' | 'fragmentReason'> {
   if (text === undefined) return { name: `line-${line}` }
   const fragment = /^fragment of ([\w-]+)$/.exec(text)
   if (fragment?.[1]) return { name: `line-${line}`, fragmentOf: fragment[1] }
+  const loose = /^fragment;\s*(\S.*)$/.exec(text)
+  if (loose?.[1]) return { name: `line-${line}`, fragmentReason: loose[1] }
   const named = /^([\w-]+)(?:,\s*continues ([\w-]+))?$/.exec(text)
   if (named?.[1] === undefined)
     throw new Error(`README.md:${line - 1}: cannot read the marker "${text}"`)
@@ -100,7 +105,7 @@ function parseMarker(
 export function compileUnits(blocks: readonly ReadmeBlock[]): CompileUnit[] {
   const byName = new Map(blocks.map((b) => [b.name, b]))
   return blocks
-    .filter((block) => block.fragmentOf === undefined)
+    .filter((block) => block.fragmentOf === undefined && block.fragmentReason === undefined)
     .map((block) => {
       const chain: ReadmeBlock[] = []
       for (let b: ReadmeBlock | undefined = block; b !== undefined; ) {

@@ -64,6 +64,7 @@ describe('README.md', () => {
       const block = blocks.find((b) => b.name === name)
       expect(block, `README block "${name}"`).toBeDefined()
       expect(block?.continues, `README block "${name}" must compile on its own`).toBeUndefined()
+      expect(block?.fragmentReason, `README block "${name}" must compile`).toBeUndefined()
     }
     for (const fragment of blocks.filter((b) => b.fragmentOf !== undefined)) {
       const whole = units.find((u) => u.name === fragment.fragmentOf)
