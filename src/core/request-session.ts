@@ -15,6 +15,20 @@ import { retireSession, SessionObject, type SessionOwner } from './session-objec
 import { writeSession } from './write.js'
 
 /**
+ * Session index (issue 12): a signed-in session that keeps data through `regenerate()` must still
+ * exist. Revoked by another process while this request was in flight, it would otherwise come back
+ * under a new id carrying the same login (the registry catches this within one process).
+ */
+async function assertStillStored(s: RequestState): Promise<void> {
+  const raw = await s.config.store.get(s.id)
+  if (raw !== undefined && raw !== null) return
+  throw new SessionError(
+    'ERR_SESSION_DESTROYED',
+    'typed-session: regenerate() on a signed-in session that was ended meanwhile (revoked or logged out elsewhere)',
+  )
+}
+
+/**
  * One request's session, from the cookie to the store write. The phases are one file each:
  * loading and the validation policy (`load.ts`), the response hooks (`response-hooks.ts`), the
  * commit and its decisions (`commit.ts`: `shouldSave`, `shouldTouch`, `shouldSetCookie`) with the
@@ -123,6 +137,8 @@ export class RequestSession implements SessionOwner {
       )
     }
     const id = s.newId()
+    if (s.ownerSlot !== undefined && s.record === 'stored' && keep !== undefined && keep.length > 0)
+      await assertStillStored(s)
     await s.endStoredSession('new')
     const next = new SessionObject(this)
     assignData(next, checked.value)

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { MemoryStore, type SessionRecord, type SessionStore } from '../../src/index.js'
 import { CookieClient } from '../helpers/http.js'
 import { idOf, until } from '../security/support.js'
-import { type OwnerApp, startOwnerApp } from './support.js'
+import { type OwnerApp, otherProcessView, startOwnerApp } from './support.js'
 
 let app: OwnerApp | undefined
 afterEach(async () => {
@@ -183,6 +183,50 @@ describe('the session index on MemoryStore', () => {
     const res = await new CookieClient(app.url).post('/login?user=alice')
     expect(res.status).toBe(500)
     expect(JSON.parse(res.body)).toEqual({ error: 'ERR_SESSION_OPTIONS' })
+  })
+})
+
+describe('revocation seen from another process on the same store', () => {
+  let other: OwnerApp | undefined
+  afterEach(async () => {
+    await other?.close()
+    other = undefined
+  })
+
+  it('lets no in-flight request of the other process write a revoked session back (0 of 20)', async () => {
+    const memory = new MemoryStore({ checkPeriodMs: 0 })
+    app = await startOwnerApp({ store: memory })
+    other = await startOwnerApp({ store: otherProcessView(memory) })
+    const owner = await login(app.url, 'alice', 'owner')
+    const victims = await Promise.all(Array.from({ length: 20 }, () => login(other!.url, 'alice')))
+    const slow = victims.map((victim) => victim.get('/slow'))
+    await until(() => other!.slow.waiting === 20)
+    expect(JSON.parse((await owner.post('/sign-out-others')).body)).toEqual({ ended: 20 })
+    other.slow.gate.resolve()
+    for (const res of await Promise.all(slow)) expect(res.status).toBe(200)
+    let back = 0
+    for (const victim of victims) if ((await whoIs(victim)) !== null) back++
+    expect(back).toBe(0)
+    expect(await list(owner)).toHaveLength(1)
+    // Stopped by the store (patch on a missing record), not by this process' registry.
+    expect(other.events.filter((event) => event.type === 'resurrection_blocked')).toHaveLength(20)
+  })
+
+  it('refuses to carry a revoked login into a new id through regenerate({ keep })', async () => {
+    const memory = new MemoryStore({ checkPeriodMs: 0 })
+    app = await startOwnerApp({ store: memory })
+    other = await startOwnerApp({ store: otherProcessView(memory) })
+    const owner = await login(app.url, 'alice', 'owner')
+    const victim = await login(other.url, 'alice', 'victim')
+    const slow = victim.get('/slow-regenerate')
+    await until(() => other!.slow.waiting === 1)
+    expect(JSON.parse((await owner.post('/sign-out-others')).body)).toEqual({ ended: 1 })
+    other.slow.gate.resolve()
+    const res = await slow
+    expect(res.status).toBe(500)
+    expect(JSON.parse(res.body)).toEqual({ error: 'ERR_SESSION_DESTROYED' })
+    expect(await whoIs(victim)).toBeNull()
+    expect((await list(owner)).map((entry) => entry.label)).toEqual(['owner'])
   })
 })
 

@@ -5,6 +5,8 @@ import express from 'express'
 import { z } from 'zod'
 import {
   isSessionError,
+  type MemoryStore,
+  nativeStore,
   type OwnerEpoch,
   type SessionEvent,
   type StoreOption,
@@ -98,6 +100,17 @@ export async function startOwnerApp(options: OwnerAppOptions = {}): Promise<Owne
     r.session.visits += 100
     res.json({ user: user(req) ?? null })
   })
+  app.get('/slow-regenerate', async (req, res, next) => {
+    // Holds a signed-in session at the gate, then signs it in again keeping the login.
+    slow.waiting++
+    await slow.gate.promise
+    try {
+      await (req as Req).session.regenerate({ keep: ['passport'] })
+      res.json({ user: user(req) ?? null })
+    } catch (err) {
+      next(err)
+    }
+  })
   app.get('/sessions', async (req, res) => {
     const owner = user(req)
     if (owner === undefined) return void res.status(401).end()
@@ -146,4 +159,20 @@ export async function startOwnerApp(options: OwnerAppOptions = {}): Promise<Owne
     slow,
     close: () => server.close(),
   }
+}
+
+/**
+ * A second view of one MemoryStore, as another process sees a shared store: its own object, so a
+ * middleware on it has its own in-process registry and only the store connects the two.
+ */
+export function otherProcessView(memory: MemoryStore): StoreOption {
+  return {
+    [nativeStore]: true,
+    get: (id: string) => memory.get(id),
+    set: (id: string, record: Parameters<MemoryStore['set']>[1]) => memory.set(id, record),
+    destroy: (id: string) => memory.destroy(id),
+    touch: (id: string, record: Parameters<MemoryStore['touch']>[1]) => memory.touch(id, record),
+    patch: (id: string, patch: Parameters<MemoryStore['patch']>[1]) => memory.patch(id, patch),
+    indexedIds: (owner: string) => memory.indexedIds(owner),
+  } as StoreOption
 }
