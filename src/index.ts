@@ -17,6 +17,7 @@ export type {
   SessionOptions,
   StoreOption,
 } from './options.js'
+export { indexConformance } from './owner/conformance.js'
 // ---- Per-owner session index (issue 12)
 export { patchOwner, recordOwner } from './owner/meta.js'
 export type {
