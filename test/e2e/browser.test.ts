@@ -11,7 +11,7 @@ import {
 } from 'playwright-core'
 import { MemoryStore } from 'typed-session'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createApp } from '../../examples/app.mjs'
+import { createApp } from '../../examples/app.js'
 
 // Debian's chromium, never a downloaded browser. CHROMIUM_PATH exists only to check the failure
 // message below; CI and developers use the default.

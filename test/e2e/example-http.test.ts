@@ -2,7 +2,7 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { SessionStore } from 'typed-session'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createApp } from '../../examples/app.mjs'
+import { createApp } from '../../examples/app.js'
 
 /**
  * A visitor: carries the `sid` cookie across requests by hand (like a browser, minus the browser)

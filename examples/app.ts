@@ -1,25 +1,25 @@
 // typed-session example: a small shop with a visit counter, a cart, Passport login, CSRF tokens and
-// typed flash messages, all kept in one schema-validated session. Run it with `npm start`.
-// REDIS_URL or DATABASE_URL switch the store; PORT and SESSION_SECRET are read from the environment.
+// typed flash messages, all kept in one schema-validated session (see session.ts). Run it with
+// `npm start`. REDIS_URL or DATABASE_URL switch the store; PORT and SESSION_SECRET are read from the
+// environment.
 import { resolve } from 'node:path'
-import express from 'express'
-import { MemoryStore, session } from 'typed-session'
-import { z } from 'zod'
-import { createPassport, hasValidCsrfToken, newToken } from './auth.mjs'
-import { storeFromEnv } from './stores.mjs'
-import * as views from './views.mjs'
+import { fileURLToPath } from 'node:url'
+import express, { type ErrorRequestHandler, type Request, type Response } from 'express'
+import { MemoryStore, type StoreOption } from 'typed-session'
+import { createPassport, type DemoUser, hasValidCsrfToken, newToken } from './auth.js'
+import { MAX_QTY, SessionSchema, shopSession } from './session.js'
+import { storeFromEnv } from './stores.js'
+import * as views from './views.js'
 
-/** Prices in cents, so totals stay exact. */
-export const PRODUCTS = [
+export const PRODUCTS: readonly views.Product[] = [
   { sku: 'tea', name: 'Green tea, 100 g', priceCents: 650 },
   { sku: 'mug', name: 'Stoneware mug', priceCents: 1400 },
   { sku: 'beans', name: 'Coffee beans, 250 g', priceCents: 990 },
   { sku: 'biscuits', name: 'Oat biscuits', priceCents: 350 },
 ]
-const MAX_QTY = 99
 
 /** Demo accounts; only scrypt hashes of the passwords are kept (made at startup). */
-export const DEMO_USERS = [
+export const DEMO_USERS: readonly DemoUser[] = [
   { id: 'u1', username: 'alice', name: 'Alice', password: 'wonderland' },
   { id: 'u2', username: 'bob', name: 'Bob', password: 'builder' },
 ]
@@ -27,65 +27,52 @@ export const DEMO_USERS = [
 /** Used when SESSION_SECRET is not set; main() warns loudly about it. */
 export const DEV_SECRET = 'typed-session-example-development-secret-not-for-production'
 
-/** Everything the app keeps per visitor. A record from the store that does not match is dropped. */
-export const SessionSchema = z.object({
-  views: z.number().int().nonnegative().default(0),
-  cart: z
-    .array(z.object({ sku: z.string(), qty: z.number().int().min(1).max(MAX_QTY) }))
-    .max(PRODUCTS.length)
-    .default([]),
-  csrf: z.string().optional(),
-  // Passport 0.7 keeps the login in `passport.user`; a schema that does not declare it strips it.
-  passport: z.object({ user: z.string().optional() }).optional(),
-})
-
-/** Flash message kinds. Passport's `failureFlash` queues `error` strings. */
-const FlashSchema = {
-  error: z.string(),
-  info: z.string(),
-  added: z.object({ sku: z.string(), qty: z.number().int() }),
-}
-
 /** An error that becomes a page with this status (the error handler renders it). */
 class HttpError extends Error {
-  /** @param {number} status @param {string} title @param {string} message */
-  constructor(status, title, message) {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    message: string,
+  ) {
     super(message)
-    this.status = status
-    this.title = title
   }
 }
 
-/**
- * Build the Express app. Tests inject the store and secret; main() below reads the environment.
- * @param {{ store?: import('typed-session').StoreOption, secret?: string | string[],
- *   logError?: (err: unknown) => void }} [options]
- * @returns {import('express').Express}
- */
-export function createApp({ store = new MemoryStore(), secret = DEV_SECRET, logError } = {}) {
-  const log = logError ?? ((err) => console.error(err))
+/** What tests inject; main() below reads the environment instead. */
+export interface AppOptions {
+  readonly store?: StoreOption
+  readonly secret?: string | string[]
+  readonly logError?: (err: unknown) => void
+}
+
+/** The form fields the shop's POST routes read. */
+interface CartForm {
+  readonly sku?: unknown
+  readonly qty?: unknown
+}
+
+/** Build the Express app. */
+export function createApp({
+  store = new MemoryStore(),
+  secret = DEV_SECRET,
+  logError = (err) => console.error(err),
+}: AppOptions = {}): express.Express {
   const auth = createPassport(DEMO_USERS)
   const app = express()
   app.disable('x-powered-by')
   // Answered before the session, so the browser's favicon request neither counts as a visit nor
   // creates a session.
-  app.get('/favicon.ico', (_req, res) => res.status(204).end())
-  app.use(
-    session({
-      schema: SessionSchema,
-      flash: FlashSchema,
-      secret,
-      store,
-      cookie: { maxAge: 2 * 60 * 60 * 1000 },
-    }),
-  )
+  app.get('/favicon.ico', (_req, res) => {
+    res.status(204).end()
+  })
+  app.use(shopSession({ store, secret }))
   app.use(express.urlencoded({ extended: false, limit: '4kb' }))
   app.use(auth.initialize(), auth.session())
   app.use((req, res, next) => {
     // Every page shows session data (the user's name, the cart), so no page may be stored by the
     // browser cache: after sign-out the back button must ask the server again.
     res.set('Cache-Control', 'no-store')
-    if (req.method === 'GET') req.session.views += 1
+    if (req.method === 'GET') req.session.views += 1 // a number: the schema defaults it to 0
     req.session.csrf ??= newToken()
     if (req.method === 'POST' && !hasValidCsrfToken(req)) {
       throw new HttpError(
@@ -99,7 +86,7 @@ export function createApp({ store = new MemoryStore(), secret = DEV_SECRET, logE
   })
 
   app.get('/', (req, res) => {
-    render(req, res, 'Shop', views.shopPage({ products: PRODUCTS, csrf: req.session.csrf }))
+    render(req, res, 'Shop', views.shopPage({ products: PRODUCTS, csrf: csrfOf(req) }))
   })
 
   app.get('/cart', (req, res) => {
@@ -108,10 +95,10 @@ export function createApp({ store = new MemoryStore(), secret = DEV_SECRET, logE
       return { sku, name: product.name, qty, lineCents: qty * product.priceCents }
     })
     const totalCents = lines.reduce((sum, l) => sum + l.lineCents, 0)
-    render(req, res, 'Your cart', views.cartPage({ lines, totalCents, csrf: req.session.csrf }))
+    render(req, res, 'Your cart', views.cartPage({ lines, totalCents, csrf: csrfOf(req) }))
   })
 
-  app.post('/cart/add', (req, res) => {
+  app.post('/cart/add', (req: Request<unknown, unknown, CartForm>, res) => {
     const { sku } = findProduct(req.body?.sku)
     const qty = parseQty(req.body?.qty)
     const inCart = req.session.cart.some((l) => l.sku === sku)
@@ -120,18 +107,18 @@ export function createApp({ store = new MemoryStore(), secret = DEV_SECRET, logE
           l.sku === sku ? { sku, qty: Math.min(MAX_QTY, l.qty + qty) } : l,
         )
       : [...req.session.cart, { sku, qty }]
-    req.flash('added', { sku, qty })
+    req.flash('added', { sku, qty }) // typed: FlashSchema.added
     res.redirect(303, '/')
   })
 
-  app.post('/cart/update', (req, res) => {
+  app.post('/cart/update', (req: Request<unknown, unknown, CartForm>, res) => {
     const { sku } = findProduct(req.body?.sku)
     const qty = parseQty(req.body?.qty)
     req.session.cart = req.session.cart.map((l) => (l.sku === sku ? { sku, qty } : l))
     res.redirect(303, '/cart')
   })
 
-  app.post('/cart/remove', (req, res) => {
+  app.post('/cart/remove', (req: Request<unknown, unknown, CartForm>, res) => {
     const { sku } = findProduct(req.body?.sku)
     req.session.cart = req.session.cart.filter((l) => l.sku !== sku)
     res.redirect(303, '/cart')
@@ -140,7 +127,7 @@ export function createApp({ store = new MemoryStore(), secret = DEV_SECRET, logE
   app.get('/login', (req, res) => {
     if (req.user) return res.redirect('/account')
     const demoUsers = DEMO_USERS.map(({ username, password }) => ({ username, password }))
-    render(req, res, 'Sign in', views.loginPage({ csrf: req.session.csrf, demoUsers }))
+    render(req, res, 'Sign in', views.loginPage({ csrf: csrfOf(req), demoUsers }))
   })
 
   // Passport regenerates the session on login (a new id defeats session fixation);
@@ -154,7 +141,7 @@ export function createApp({ store = new MemoryStore(), secret = DEV_SECRET, logE
     }),
     (req, res) => {
       req.session.csrf = newToken() // a token seen before login must not outlive it
-      req.flash('info', `Welcome, ${req.user.name}.`)
+      req.flash('info', `Welcome, ${req.user?.name ?? 'back'}.`)
       res.redirect(303, '/account')
     },
   )
@@ -179,8 +166,8 @@ export function createApp({ store = new MemoryStore(), secret = DEV_SECRET, logE
   })
 
   app.get('/session', (req, res) => {
-    const data = Object.fromEntries(
-      Object.keys(SessionSchema.shape).map((k) => [k, req.session[k]]),
+    const data: Record<string, unknown> = Object.fromEntries(
+      Object.keys(SessionSchema.shape).map((k) => [k, req.session[k as keyof typeof req.session]]),
     )
     if (typeof data.csrf === 'string') data.csrf = shorten(data.csrf)
     const { expires } = req.session.cookie
@@ -201,9 +188,9 @@ export function createApp({ store = new MemoryStore(), secret = DEV_SECRET, logE
   })
 
   // Bad input and failures get a page, never a stack trace; only server-side failures are logged.
-  app.use((err, req, res, _next) => {
-    const status = typeof err?.status === 'number' && err.status >= 400 ? err.status : 500
-    if (status >= 500) log(err)
+  const onError: ErrorRequestHandler = (err: unknown, req, res, _next) => {
+    const status = statusOf(err)
+    if (status >= 500) logError(err)
     const page =
       err instanceof HttpError
         ? err
@@ -212,20 +199,21 @@ export function createApp({ store = new MemoryStore(), secret = DEV_SECRET, logE
           : { title: 'Something went wrong', message: 'Please try again in a moment.' }
     res.set('Cache-Control', 'no-store')
     render(req, res, page.title, views.errorPage({ message: page.message }), status)
-  })
+  }
+  app.use(onError)
   return app
 }
 
 /** Send a full page. Reading the flash messages here shows each one exactly once. */
-function render(req, res, title, body, status = 200) {
+function render(req: Request, res: Response, title: string, body: views.Html, status = 200): void {
   // No session when its own middleware failed (store down): render the page without one.
   const hasSession = typeof req.session?.views === 'number'
   const { error = [], info = [], added = [] } = hasSession ? req.flash() : {}
-  const flashes = [
-    ...error.map((text) => ({ kind: 'error', text })),
-    ...info.map((text) => ({ kind: 'info', text })),
+  const flashes: views.Flash[] = [
+    ...error.map((text) => ({ kind: 'error' as const, text })),
+    ...info.map((text) => ({ kind: 'info' as const, text })),
     ...added.map(({ sku, qty }) => ({
-      kind: 'info',
+      kind: 'info' as const,
       text: `Added ${qty} × ${PRODUCTS.find((p) => p.sku === sku)?.name ?? sku} to your cart.`,
     })),
   ]
@@ -246,17 +234,24 @@ function render(req, res, title, body, status = 200) {
     )
 }
 
-const shorten = (/** @type {string} */ value) => `${value.slice(0, 6)}…`
+/** The CSRF token the forms of this page post back (set by the middleware above). */
+const csrfOf = (req: Request): string => req.session.csrf ?? ''
 
-/** @param {unknown} sku */
-function findProduct(sku) {
+const shorten = (value: string): string => `${value.slice(0, 6)}…`
+
+/** The HTTP status an error asks for: its own 4xx/5xx `status` (typed-session's errors have one). */
+function statusOf(err: unknown): number {
+  const status = (err as { status?: unknown } | null)?.status
+  return typeof status === 'number' && status >= 400 ? status : 500
+}
+
+function findProduct(sku: unknown): views.Product {
   const product = PRODUCTS.find((p) => p.sku === sku)
   if (!product) throw new HttpError(404, 'Unknown product', `There is no product "${String(sku)}".`)
   return product
 }
 
-/** @param {unknown} value @returns {number} */
-function parseQty(value) {
+function parseQty(value: unknown): number {
   const qty = typeof value === 'string' && /^\d{1,2}$/.test(value) ? Number(value) : 0
   if (qty < 1 || qty > MAX_QTY) {
     throw new HttpError(
@@ -268,7 +263,7 @@ function parseQty(value) {
   return qty
 }
 
-async function main() {
+async function main(): Promise<void> {
   const secret = process.env.SESSION_SECRET || DEV_SECRET
   if (secret === DEV_SECRET) {
     const bar = '!'.repeat(78)
@@ -287,13 +282,17 @@ ${bar}\n`)
     console.error(`Could not listen: ${err.message}`)
     process.exit(1)
   })
-  const stop = () => server.close(() => close().finally(() => process.exit(0)))
+  const stop = (): void => {
+    server.close(() => {
+      close().finally(() => process.exit(0))
+    })
+  }
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === import.meta.filename) {
-  main().catch((err) => {
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((err: unknown) => {
     console.error(`Could not start the example: ${err instanceof Error ? err.message : err}`)
     process.exit(1)
   })

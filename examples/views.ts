@@ -3,33 +3,23 @@
 // input (a product id typed into a form, a user name) can never inject HTML (OWASP XSS rule 1).
 
 /** Markup that is already safe to embed. */
-class Html {
-  /** @param {string} value */
-  constructor(value) {
-    this.value = value
-  }
-  toString() {
+export class Html {
+  constructor(readonly value: string) {}
+  toString(): string {
     return this.value
   }
 }
 
-/**
- * Escape text for HTML content and double-quoted attribute values.
- * @param {unknown} value
- * @returns {string}
- */
-export function escapeHtml(value) {
+/** Escape text for HTML content and double-quoted attribute values. */
+export function escapeHtml(value: unknown): string {
   return String(value).replace(/[&<>"']/g, (char) => `&#${char.charCodeAt(0)};`)
 }
 
 /**
  * Tagged template: escapes every value except nested `html` results; arrays are joined, and
  * `null`, `undefined` and `false` render as nothing (so `${cond && html`...`}` works).
- * @param {TemplateStringsArray} strings
- * @param {...unknown} values
- * @returns {Html}
  */
-export function html(strings, ...values) {
+export function html(strings: TemplateStringsArray, ...values: unknown[]): Html {
   let out = strings[0] ?? ''
   values.forEach((value, i) => {
     out += renderValue(value) + (strings[i + 1] ?? '')
@@ -37,8 +27,7 @@ export function html(strings, ...values) {
   return new Html(out)
 }
 
-/** @param {unknown} value @returns {string} */
-function renderValue(value) {
+function renderValue(value: unknown): string {
   if (value instanceof Html) return value.value
   if (Array.isArray(value)) return value.map(renderValue).join('')
   if (value === null || value === undefined || value === false) return ''
@@ -46,20 +35,38 @@ function renderValue(value) {
 }
 
 const money = new Intl.NumberFormat('en-IE', { style: 'currency', currency: 'EUR' })
-/** @param {number} cents */
-export const formatPrice = (cents) => money.format(cents / 100)
+export const formatPrice = (cents: number): string => money.format(cents / 100)
 
 /** The hidden field every form posts back (checked against the session by the app). */
-const csrfField = (/** @type {string} */ token) =>
-  html`<input type="hidden" name="_csrf" value="${token}">`
+const csrfField = (token: string): Html => html`<input type="hidden" name="_csrf" value="${token}">`
 
-/**
- * The page frame: navigation, flash messages, content.
- * @param {{ title: string, body: Html, user?: { name: string } | undefined, cartCount?: number,
- *   views?: number, csrf?: string | undefined, flashes?: { kind: string, text: string }[] }} page
- * @returns {string}
- */
-export function layout({ title, body, user, cartCount = 0, views, csrf = '', flashes = [] }) {
+/** One message shown at the top of a page. */
+export interface Flash {
+  readonly kind: 'error' | 'info'
+  readonly text: string
+}
+
+/** What every page shows around its content. */
+export interface Page {
+  readonly title: string
+  readonly body: Html
+  readonly user?: { readonly name: string } | undefined
+  readonly cartCount?: number
+  readonly views?: number | undefined
+  readonly csrf?: string | undefined
+  readonly flashes?: readonly Flash[]
+}
+
+/** The page frame: navigation, flash messages, content. */
+export function layout({
+  title,
+  body,
+  user,
+  cartCount = 0,
+  views,
+  csrf = '',
+  flashes = [],
+}: Page): string {
   return `<!doctype html>${html`<html lang="en">
 <head>
 <meta charset="utf-8">
@@ -97,11 +104,29 @@ ${body}
 </html>`}`
 }
 
-/**
- * The catalogue, one "add to cart" form per product.
- * @param {{ products: { sku: string, name: string, priceCents: number }[], csrf: string }} p
- */
-export const shopPage = ({ products, csrf }) => html`<ul>
+/** A product of the shop; prices in cents, so totals stay exact. */
+export interface Product {
+  readonly sku: string
+  readonly name: string
+  readonly priceCents: number
+}
+
+/** One line of the cart page. */
+export interface CartLine {
+  readonly sku: string
+  readonly name: string
+  readonly qty: number
+  readonly lineCents: number
+}
+
+/** The catalogue, one "add to cart" form per product. */
+export const shopPage = ({
+  products,
+  csrf,
+}: {
+  products: readonly Product[]
+  csrf: string
+}): Html => html`<ul>
 ${products.map(
   (p) => html`<li>
   <form method="post" action="/cart/add" data-sku="${p.sku}">${csrfField(csrf)}
@@ -114,12 +139,16 @@ ${products.map(
 )}
 </ul>`
 
-/**
- * The cart with a quantity form and a remove button per line.
- * @param {{ lines: { sku: string, name: string, qty: number, lineCents: number }[],
- *   totalCents: number, csrf: string }} p
- */
-export const cartPage = ({ lines, totalCents, csrf }) =>
+/** The cart with a quantity form and a remove button per line. */
+export const cartPage = ({
+  lines,
+  totalCents,
+  csrf,
+}: {
+  lines: readonly CartLine[]
+  totalCents: number
+  csrf: string
+}): Html =>
   lines.length === 0
     ? html`<p id="empty-cart">Your cart is empty. <a href="/">Go shopping</a>.</p>`
     : html`<table>
@@ -139,11 +168,14 @@ ${lines.map(
 <tr><th>Total</th><td></td><th id="cart-total">${formatPrice(totalCents)}</th><td></td></tr>
 </table>`
 
-/**
- * The sign-in form, with the demo accounts spelled out.
- * @param {{ csrf: string, demoUsers: { username: string, password: string }[] }} p
- */
-export const loginPage = ({ csrf, demoUsers }) => html`<form method="post" action="/login">
+/** The sign-in form, with the demo accounts spelled out. */
+export const loginPage = ({
+  csrf,
+  demoUsers,
+}: {
+  csrf: string
+  demoUsers: readonly { username: string; password: string }[]
+}): Html => html`<form method="post" action="/login">
 ${csrfField(csrf)}
 <p><label>User name <input name="username" autocomplete="username" required></label></p>
 <p><label>Password <input name="password" type="password" autocomplete="current-password" required></label></p>
@@ -152,17 +184,25 @@ ${csrfField(csrf)}
 <p>Demo accounts: ${demoUsers.map((u, i) => html`${i > 0 && ', '}<code>${u.username}</code> / <code>${u.password}</code>`)}.
 Your cart is kept when you sign in.</p>`
 
-/** @param {{ user: { name: string, username: string } }} p */
-export const accountPage = ({ user }) => html`<p id="account" data-private>
+export const accountPage = ({
+  user,
+}: {
+  user: { name: string; username: string }
+}): Html => html`<p id="account" data-private>
 Signed in as <strong>${user.name}</strong> (<code>${user.username}</code>).</p>
 <p>This page is private: it is sent with <code>Cache-Control: no-store</code>, so after you sign out
 the back button asks the server again instead of showing it from the cache.</p>`
 
-/**
- * The session as the server sees it.
- * @param {{ id: string, expires: string, data: unknown }} p
- */
-export const sessionPage = ({ id, expires, data }) => html`<dl>
+/** The session as the server sees it. */
+export const sessionPage = ({
+  id,
+  expires,
+  data,
+}: {
+  id: string
+  expires: string
+  data: unknown
+}): Html => html`<dl>
 <dt>Session id (shortened)</dt><dd><code id="session-id">${id}</code></dd>
 <dt>Expires</dt><dd id="session-expires">${expires}</dd>
 </dl>
@@ -170,6 +210,5 @@ export const sessionPage = ({ id, expires, data }) => html`<dl>
 <pre id="session-data">${JSON.stringify(data, null, 2)}</pre>
 <p>Reload to watch the visit counter and the expiry move.</p>`
 
-/** @param {{ message: string }} p */
-export const errorPage = ({ message }) =>
+export const errorPage = ({ message }: { message: string }): Html =>
   html`<p id="error-message">${message}</p><p><a href="/">Back to the shop</a></p>`

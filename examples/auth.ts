@@ -5,17 +5,41 @@ import { promisify } from 'node:util'
 import passport from 'passport'
 import { Strategy as LocalStrategy } from 'passport-local'
 
-const scryptAsync = promisify(scrypt)
+const scryptAsync = promisify(scrypt) as (
+  password: string,
+  salt: Buffer,
+  keylen: number,
+) => Promise<Buffer>
 // Unknown user names still pay for one scrypt, so response times do not reveal which names exist.
 const DUMMY_SALT = randomBytes(16)
+
+/** A demo account as the app is configured with it (the password is hashed at startup). */
+export interface DemoUser {
+  readonly id: string
+  readonly username: string
+  readonly name: string
+  readonly password: string
+}
+
+/** What `req.user` holds once signed in. */
+export interface ShopUser {
+  readonly id: string
+  readonly username: string
+  readonly name: string
+}
+
+// Passport types `req.user` as `Express.User`; this is what the example's strategy puts there.
+declare global {
+  namespace Express {
+    interface User extends ShopUser {}
+  }
+}
 
 /**
  * A Passport instance of its own (two apps in one process, as in tests, never share strategies),
  * checking passwords against scrypt hashes made here at startup; plain passwords are not kept.
- * `req.user` is `{ id, username, name }`.
- * @param {{ id: string, username: string, name: string, password: string }[]} users
  */
-export function createPassport(users) {
+export function createPassport(users: readonly DemoUser[]): passport.Authenticator {
   const accounts = users.map(({ password, ...user }) => {
     const salt = randomBytes(16)
     return { user, salt, hash: scryptSync(password, salt, 64) }
@@ -25,29 +49,27 @@ export function createPassport(users) {
     new LocalStrategy((username, password, done) => {
       const account = accounts.find((a) => a.user.username === username)
       scryptAsync(password, account?.salt ?? DUMMY_SALT, 64).then((hash) => {
-        if (account && timingSafeEqual(/** @type {Buffer} */ (hash), account.hash)) {
-          return done(null, account.user)
-        }
+        if (account && timingSafeEqual(hash, account.hash)) return done(null, account.user)
         done(null, false, { message: 'Wrong user name or password.' })
       }, done)
     }),
   )
-  auth.serializeUser((user, done) => done(null, /** @type {{ id: string }} */ (user).id))
+  auth.serializeUser((user, done) => done(null, user.id))
   // An id that no longer exists logs the visitor out (Passport 0.7 treats `false` that way).
-  auth.deserializeUser((id, done) =>
+  auth.deserializeUser((id: string, done) =>
     done(null, accounts.find((a) => a.user.id === id)?.user ?? false),
   )
   return auth
 }
 
 /** A fresh CSRF token: 256 bits from the CSPRNG. */
-export const newToken = () => randomBytes(32).toString('base64url')
+export const newToken = (): string => randomBytes(32).toString('base64url')
 
-/**
- * Does this POST carry the session's CSRF token in `_csrf` (synchronizer token pattern, OWASP)?
- * @param {{ body?: { _csrf?: unknown }, session: { csrf?: string | undefined } }} req
- */
-export function hasValidCsrfToken(req) {
+/** Does this POST carry the session's CSRF token in `_csrf` (synchronizer token pattern, OWASP)? */
+export function hasValidCsrfToken(req: {
+  body?: { _csrf?: unknown } | undefined
+  session: { csrf?: string | undefined }
+}): boolean {
   const sent = Buffer.from(typeof req.body?._csrf === 'string' ? req.body._csrf : '')
   const expected = Buffer.from(req.session.csrf ?? '')
   // timingSafeEqual throws on different lengths, hence the length check; the compare itself is
