@@ -37,13 +37,17 @@ export type {
   SessionMiddleware,
 } from './register.js'
 export type {
+  CheckedSchema,
   FlashOption,
   FlashValues,
   Jsonify,
+  JsonValue,
+  MemberKey,
+  PrototypeKey,
   ReservedKey,
-  SchemaCheck,
   SchemaInput,
   SchemaOutput,
+  SchemaProblem,
 } from './schema/check.js'
 export { session } from './session.js'
 export type { AdaptedStore, AdaptOptions } from './stores/adapt.js'

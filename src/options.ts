@@ -36,8 +36,13 @@ export interface ExpressSessionStoreLike {
 
 /**
  * Options of {@link session}. Names and meanings follow express-session; defaults are the safe ones.
+ * `TSchema` is unconstrained so that `session()` can put its compile-time check there (the schema,
+ * or a message saying what is wrong with it).
  */
-export interface SessionOptions<TSchema extends StandardSchemaV1, TFlash extends FlashOption> {
+export interface SessionOptions<
+  TSchema = StandardSchemaV1,
+  TFlash extends FlashOption = Readonly<Record<string, StandardSchemaV1>>,
+> {
   /**
    * The session schema: a zod 4 object, or any Standard Schema whose output is an object. Every
    * record loaded from the store is validated with it; a new session is its parse of `{}`.

@@ -3,16 +3,17 @@ import type { StandardSchemaV1 } from '@standard-schema/spec'
 import { resolveCookieSettings } from './cookie/settings.js'
 import { CookieVerifier } from './cookie/signature.js'
 import type { SessionConfig } from './core/config.js'
+import { unknownOptionNames } from './core/option-names.js'
 import { redactStoreErrors } from './core/redact.js'
 import { registryFor } from './core/registry.js'
 import { RequestSession } from './core/request-session.js'
-import { RESERVED_KEYS } from './core/reserved-keys.js'
+import { PROTOTYPE_KEYS, RESERVED_KEYS } from './core/reserved-keys.js'
 import { SessionError } from './errors.js'
 import type { SessionOptions } from './options.js'
 import { indexApi } from './owner/api.js'
 import type { OwnerOptions, SessionIndexApi } from './owner/types.js'
 import type { SessionMiddleware } from './register.js'
-import type { FlashOption, FlashValues, SchemaCheck, SchemaOutput } from './schema/check.js'
+import type { CheckedSchema, FlashOption, FlashValues, SchemaOutput } from './schema/check.js'
 import { toSessionStore } from './stores/adapt.js'
 import { MemoryStore } from './stores/memory.js'
 
@@ -42,7 +43,8 @@ let warnedMemoryStore = false
  * session is the schema's parse of `{}`. Register the result once to type `req.session` in every
  * handler.
  *
- * @throws `ERR_SESSION_OPTIONS` for bad options: no secret (or, in production, one shorter than 32
+ * @throws `ERR_SESSION_OPTIONS` for bad options: an unknown option name (named with the closest
+ * known one), no secret (or, in production, one shorter than 32
  * characters or a well-known placeholder), a cookie setting that contradicts its prefix or could
  * inject into the header, an invalid timeout. The schema itself is checked at compile time.
  * @example
@@ -61,13 +63,11 @@ export function session<
   const TFlash extends FlashOption = {},
   TOwner extends string = never,
 >(
-  options: SessionOptions<TSchema, TFlash> &
-    OwnerOptions<SchemaOutput<TSchema>, TOwner> & {
-      schema: TSchema & SchemaCheck<TSchema, TFlash>
-    },
+  options: SessionOptions<CheckedSchema<TSchema, TFlash>, TFlash> &
+    OwnerOptions<SchemaOutput<TSchema>, TOwner>,
 ): SessionMiddleware<SchemaOutput<TSchema>, FlashValues<TFlash>> & SessionIndexApi<TOwner> {
-  // The owner functions were checked against the schema above; at runtime they see plain records.
-  const config = resolveConfig(options as SessionOptions<TSchema, TFlash> & LooseOwnerOptions)
+  // The schema and the owner functions were checked above; at runtime they see plain records.
+  const config = resolveConfig(options as unknown as SessionOptions & LooseOwnerOptions)
   const middleware = (
     req: IncomingMessage,
     res: ServerResponse,
@@ -87,13 +87,13 @@ export function session<
     SessionIndexApi<TOwner>
 }
 
-function resolveConfig<TSchema extends StandardSchemaV1, TFlash extends FlashOption>(
-  options: SessionOptions<TSchema, TFlash> & LooseOwnerOptions,
-): SessionConfig {
+function resolveConfig(options: SessionOptions & LooseOwnerOptions): SessionConfig {
   const fail = (message: string): never => {
     throw new SessionError('ERR_SESSION_OPTIONS', `typed-session: ${message}`)
   }
   if (typeof options !== 'object' || options === null) fail('session() needs an options object')
+  const unknownNames = unknownOptionNames(options)
+  if (unknownNames !== undefined) fail(unknownNames)
   const { schema } = options
   if (
     typeof schema !== 'object' ||
@@ -260,8 +260,11 @@ function checkShape(
   const shape = (schema as { shape?: unknown }).shape
   if (typeof shape !== 'object' || shape === null) return
   for (const key of RESERVED_KEYS) {
+    if (Object.hasOwn(shape, key)) fail(`key '${key}': reserved for a session member, rename it`)
+  }
+  for (const key of PROTOTYPE_KEYS) {
     if (Object.hasOwn(shape, key))
-      fail(`"${key}" is a session member name and cannot be a schema key`)
+      fail(`key '${key}': reserved (every object has it, or it reaches the prototype), rename it`)
   }
   for (const kind of Object.keys(flashSchemas ?? {})) {
     if (Object.hasOwn(shape, kind)) fail(`flash kind "${kind}" collides with a session data key`)

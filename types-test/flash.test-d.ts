@@ -4,7 +4,7 @@
  * `session()`.
  */
 import { expectAssignable, expectError, expectType } from 'tsd'
-import { type FlashValues, type SchemaCheck, session } from 'typed-session'
+import { type FlashValues, type SchemaProblem, session } from 'typed-session'
 import * as v from 'valibot'
 import { z } from 'zod'
 import { type FlashOf, value } from './helpers.js'
@@ -68,16 +68,14 @@ expectError(session({ schema, secret, flash: { views: z.string() } }))
 expectError(session({ schema, secret, flash: z.object({ views: z.string() }) }))
 // ... naming the kind.
 const collidingFlash = { views: z.string() }
-type CollisionMessage = 'typed-session: flash kind "views" collides with a session data key'
-expectType<{ [TMessage in CollisionMessage]: TMessage }>(
-  value<SchemaCheck<typeof schema, typeof collidingFlash>>(),
+expectType<"typed-session: flash kind 'views': also a session data key or member name, rename it">(
+  value<SchemaProblem<typeof schema, typeof collidingFlash>>(),
 )
 
 // A flash value must survive the JSON round trip of the store, like session data.
 expectError(session({ schema, secret, flash: { at: z.date() } }))
 session({ schema, secret, flash: { at: z.coerce.date() } })
 const dateFlash = { at: z.date() }
-type FlashJsonMessage = 'typed-session: flash kind "at" does not survive a JSON round trip'
-expectType<{ [TMessage in FlashJsonMessage]: TMessage }>(
-  value<SchemaCheck<typeof schema, typeof dateFlash>>(),
+expectType<"typed-session: flash kind 'at': a Date comes back from the store as a string, use z.coerce.date()">(
+  value<SchemaProblem<typeof schema, typeof dateFlash>>(),
 )

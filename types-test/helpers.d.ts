@@ -16,3 +16,17 @@ export type FlashOf<TMiddleware> =
 
 /** A value of type `T` for type-level tests; never called at runtime (tsd only type-checks). */
 export function value<T>(): T
+
+/**
+ * `true` when the message `TMessage` contains `TText` exactly once. Keys of one kind are listed in
+ * the compiler's union order, which differs between compilers, so tests of several keys assert
+ * each part, not the whole string.
+ */
+export type MentionsOnce<
+  TMessage,
+  TText extends string,
+> = TMessage extends `${string}${TText}${string}`
+  ? TMessage extends `${string}${TText}${string}${TText}${string}`
+    ? false
+    : true
+  : false

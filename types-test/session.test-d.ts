@@ -5,9 +5,9 @@
  */
 import type { Request } from 'express'
 import { expectAssignable, expectError, expectNotAssignable, expectNotType, expectType } from 'tsd'
-import { type SchemaCheck, type SessionCookie, session } from 'typed-session'
+import { type SchemaProblem, type SessionCookie, session } from 'typed-session'
 import { z } from 'zod'
-import { type SessionOf, value } from './helpers.js'
+import { type MentionsOnce, type SessionOf, value } from './helpers.js'
 
 const secret = 'a-secret-of-at-least-thirty-two-characters'
 
@@ -62,22 +62,39 @@ session({ schema: z.object({ name: z.string().default('anonymous') }), secret })
 session({ schema: z.object({ name: z.string().optional() }), secret })
 session({ schema: z.object({ name: z.string().nullable().default(null) }), secret })
 session({ schema: z.object({}), secret })
-// ... with a message that names the problem (the property name the compiler prints).
-type RequiredKeyMessage =
-  'typed-session: a new session must be buildable from {}: give every required key a .default() or make it .optional()'
+// ... with a message that names every such key and the fix (the type the compiler prints).
 const requiredKey = z.object({ name: z.string() })
-expectType<{ [TMessage in RequiredKeyMessage]: TMessage }>(
-  value<SchemaCheck<typeof requiredKey, {}>>(),
+expectType<"typed-session: key 'name': required, but a new session starts from {}, give it a .default() or make it .optional()">(
+  value<SchemaProblem<typeof requiredKey, {}>>(),
 )
-// A sound schema adds no constraint at all.
+const twoRequired = z.object({ name: z.string(), age: z.number(), ok: z.string().optional() })
+type TwoRequired = SchemaProblem<typeof twoRequired, {}>
+expectType<true>(value<MentionsOnce<TwoRequired, "'name'">>())
+expectType<true>(value<MentionsOnce<TwoRequired, "'age'">>())
+expectType<false>(value<MentionsOnce<TwoRequired, "'ok'">>())
+expectType<true>(
+  value<
+    MentionsOnce<
+      TwoRequired,
+      "': required, but a new session starts from {}, give it a .default() or make it .optional()"
+    >
+  >(),
+)
+// A sound schema has no problem at all.
 const okSchema = z.object({ name: z.string().default('anonymous') })
-expectType<unknown>(value<SchemaCheck<typeof okSchema, {}>>())
+expectType<never>(value<SchemaProblem<typeof okSchema, {}>>())
+// zod's .catch() builds `{ views: 0 }` from {}: accepted although its input type is required,
+// on a key and on the whole object.
+const caught = session({ schema: z.object({ views: z.number().catch(0) }), secret })
+expectType<number>(value<SessionOf<typeof caught>>().views)
+session({ schema: z.object({ name: z.string() }).catch({ name: 'anonymous' }), secret })
+expectError(session({ schema: z.object({ views: z.number().catch(0), name: z.string() }), secret }))
 
 // The schema must describe an object.
 expectError(session({ schema: z.string(), secret }))
 expectError(session({ schema: z.array(z.string()).default([]), secret }))
 
-// 4. A key that collides with a session member (or the stored `cookie` / `flash` slots) is an error.
+// 4. A key that collides with a session member (or the stored `cookie` / `flash` slots) is an error ...
 expectError(session({ schema: z.object({ id: z.string().optional() }), secret }))
 expectError(session({ schema: z.object({ cookie: z.string().optional() }), secret }))
 expectError(session({ schema: z.object({ flash: z.string().optional() }), secret }))
@@ -87,15 +104,46 @@ expectError(session({ schema: z.object({ regenerate: z.string().optional() }), s
 expectError(session({ schema: z.object({ destroy: z.string().optional() }), secret }))
 expectError(session({ schema: z.object({ touch: z.string().optional() }), secret }))
 expectError(session({ schema: z.object({ resetMaxAge: z.string().optional() }), secret }))
+// ... and so is a name every object has, or one that reaches a prototype: the runtime never copies
+// these onto req.session, so a typed `req.session.prototype` would always be undefined.
+expectError(session({ schema: z.object({ prototype: z.number().default(1) }), secret }))
+expectError(session({ schema: z.object({ ['__proto__']: z.number().optional() }), secret }))
+expectError(session({ schema: z.object({ constructor: z.number().optional() }), secret }))
+expectError(session({ schema: z.object({ toString: z.string().optional() }), secret }))
+expectError(session({ schema: z.object({ valueOf: z.number().optional() }), secret }))
+expectError(session({ schema: z.object({ hasOwnProperty: z.boolean().optional() }), secret }))
 // Close but different names are plain data keys.
 session({
-  schema: z.object({ ids: z.array(z.string()).default([]), saved: z.boolean().optional() }),
+  schema: z.object({
+    ids: z.array(z.string()).default([]),
+    saved: z.boolean().optional(),
+    protoType: z.string().optional(),
+  }),
   secret,
 })
+// The message is the reserved-key one (not "buildable from {}"), naming the keys.
 const reserved = z.object({ id: z.string().optional() })
-expectType<{
-  'typed-session: "id" is a session member name and cannot be a schema key': 'typed-session: "id" is a session member name and cannot be a schema key'
-}>(value<SchemaCheck<typeof reserved, {}>>())
+expectType<"typed-session: key 'id': reserved for a session member, rename it">(
+  value<SchemaProblem<typeof reserved, {}>>(),
+)
+const prototypeKeys = z.object({
+  prototype: z.number().default(1),
+  constructor: z.number().optional(),
+  toString: z.string().optional(),
+})
+type PrototypeKeys = SchemaProblem<typeof prototypeKeys, {}>
+expectType<true>(value<MentionsOnce<PrototypeKeys, "'prototype'">>())
+expectType<true>(value<MentionsOnce<PrototypeKeys, "'constructor'">>())
+expectType<true>(value<MentionsOnce<PrototypeKeys, "'toString'">>())
+expectType<true>(
+  value<
+    MentionsOnce<
+      PrototypeKeys,
+      "': reserved (every object has it, or it reaches the prototype), rename it"
+    >
+  >(),
+)
+expectType<false>(value<MentionsOnce<PrototypeKeys, 'buildable'>>())
 
 // 5. An output that does not survive a JSON round trip as valid input is an error ...
 expectError(session({ schema: z.object({ at: z.date().optional() }), secret }))
@@ -107,10 +155,101 @@ expectError(session({ schema: z.object({ big: z.bigint().optional() }), secret }
 expectError(
   session({ schema: z.object({ seen: z.map(z.string(), z.number()).optional() }), secret }),
 )
+// The message names each key and the type that does not survive, each problem once.
 const withDate = z.object({ at: z.date().optional() })
-type JsonMessage =
-  'typed-session: the schema output does not survive a JSON round trip (a Date comes back as a string): accept what comes back, e.g. z.coerce.date()'
-expectType<{ [TMessage in JsonMessage]: TMessage }>(value<SchemaCheck<typeof withDate, {}>>())
+expectType<"typed-session: key 'at': a Date comes back from the store as a string, use z.coerce.date()">(
+  value<SchemaProblem<typeof withDate, {}>>(),
+)
+const nonJson = z.object({
+  seenAt: z.date().optional(),
+  log: z.array(z.object({ at: z.date() })).default([]),
+  seen: z.map(z.string(), z.number()).optional(),
+  tags: z.set(z.string()).optional(),
+  big: z.bigint().optional(),
+  len: z
+    .string()
+    .transform((text) => text.length)
+    .optional(),
+})
+type NonJson = SchemaProblem<typeof nonJson, {}>
+expectType<true>(value<MentionsOnce<NonJson, "'seenAt'">>())
+expectType<true>(value<MentionsOnce<NonJson, "'log'">>())
+expectType<true>(
+  value<
+    MentionsOnce<NonJson, ': a Date comes back from the store as a string, use z.coerce.date()'>
+  >(),
+)
+expectType<true>(
+  value<
+    MentionsOnce<NonJson, "key 'seen': a Map comes back from the store as {}, use z.record()">
+  >(),
+)
+expectType<true>(
+  value<
+    MentionsOnce<NonJson, "key 'tags': a Set comes back from the store as {}, use z.array()">
+  >(),
+)
+expectType<true>(
+  value<MentionsOnce<NonJson, "key 'big': a bigint cannot be stored as JSON, use z.number()">>(),
+)
+expectType<true>(
+  value<
+    MentionsOnce<
+      NonJson,
+      "key 'len': what comes back from the store does not parse again (a .transform() must accept its own output), use z.codec()"
+    >
+  >(),
+)
+// Different kinds of problem in one schema: each kind once, in a fixed order.
+const mixed = z.object({ name: z.string(), id: z.string().optional(), at: z.date().optional() })
+expectType<"typed-session: key 'id': reserved for a session member, rename it; key 'name': required, but a new session starts from {}, give it a .default() or make it .optional(); key 'at': a Date comes back from the store as a string, use z.coerce.date()">(
+  value<SchemaProblem<typeof mixed, {}>>(),
+)
+expectType<'typed-session: the schema must describe an object, use z.object({ ... })'>(
+  value<SchemaProblem<z.ZodString, {}>>(),
+)
+
+// JSON is JSON by construction: z.json() and recursive schemas compile (no TS2589), anywhere.
+const withJson = session({
+  schema: z.object({
+    data: z.json().optional(),
+    nested: z.object({ payload: z.json() }).optional(),
+    list: z.array(z.json()).default([]),
+  }),
+  secret,
+})
+expectType<z.core.util.JSONType | undefined>(value<SessionOf<typeof withJson>>().data)
+const category = z.object({
+  name: z.string(),
+  get children() {
+    return z.array(category)
+  },
+})
+const tree = session({ schema: z.object({ root: category.optional() }), secret })
+expectType<string | undefined>(value<SessionOf<typeof tree>>().root?.children[0]?.name)
+// A recursive schema is still checked where it is not JSON.
+const datedCategory = z.object({
+  at: z.date(),
+  get children() {
+    return z.array(datedCategory)
+  },
+})
+expectError(session({ schema: z.object({ root: datedCategory.optional() }), secret }))
+
+// Passport deletes `passport.user` on logout: a schema that requires it would refuse every
+// logged-out session, so it is refused here, with the fix.
+expectError(
+  session({ schema: z.object({ passport: z.object({ user: z.string() }).optional() }), secret }),
+)
+session({
+  schema: z.object({ passport: z.object({ user: z.string().optional() }).optional() }),
+  secret,
+})
+const passportSlot = z.object({ passport: z.object({ user: z.string() }).optional() })
+expectType<"typed-session: key 'passport': Passport's logout deletes passport.user, make user .optional()">(
+  value<SchemaProblem<typeof passportSlot, {}>>(),
+)
+
 // ... unless the schema accepts what comes back: z.coerce.date(), or an ISO-string codec.
 const coerced = session({ schema: z.object({ at: z.coerce.date().optional() }), secret })
 expectType<Date | undefined>(value<SessionOf<typeof coerced>>().at)

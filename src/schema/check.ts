@@ -5,11 +5,8 @@ export type SchemaInput<TSchema extends StandardSchemaV1> = StandardSchemaV1.Inf
 /** What a schema produces (the type of the session data in handlers). */
 export type SchemaOutput<TSchema extends StandardSchemaV1> = StandardSchemaV1.InferOutput<TSchema>
 
-/**
- * Names that belong to the session object itself (members, the stored `cookie`, the flash slot)
- * and so cannot be schema keys.
- */
-export type ReservedKey =
+/** Names of the session object's own members and slots (the stored `cookie`, the flash queue). */
+export type MemberKey =
   | 'id'
   | 'cookie'
   | 'flash'
@@ -22,24 +19,69 @@ export type ReservedKey =
   /** The stored owner slot of the session index (issue 12). */
   | '$session'
 
+/**
+ * Names every object already has (`Object.prototype`), or that reach a prototype when assigned:
+ * the runtime never copies them onto `req.session` (prototype pollution), so they cannot be typed
+ * data keys either.
+ */
+export type PrototypeKey =
+  | '__proto__'
+  | 'prototype'
+  | 'constructor'
+  | 'toString'
+  | 'toLocaleString'
+  | 'valueOf'
+  | 'hasOwnProperty'
+  | 'isPrototypeOf'
+  | 'propertyIsEnumerable'
+
+/** Names that cannot be schema keys (or flash kinds that collide with them). */
+export type ReservedKey = MemberKey | PrototypeKey
+
 /** Marks a value that `JSON.stringify` cannot carry (functions, symbols, bigint). */
 export interface NotJson {
   readonly 'typed-session: this value does not survive JSON': true
 }
 
+/** A JSON value: what `JSON.parse` can return (and so what survives a store unchanged). */
+export type JsonValue =
+  | string
+  | number
+  | boolean
+  | null
+  | readonly JsonValue[]
+  | { readonly [key: string]: JsonValue | undefined }
+
+/**
+ * How deep {@link Jsonify} and the per-key checks look into a value. Recursive types (a tree, zod's
+ * `z.json()`) have no bottom: past this depth a value is taken as it is instead of recursing until
+ * the compiler gives up (TS2589). Eight levels cover every session shape seen in practice.
+ */
+type MaxDepth = 8
+
 /**
  * The type a value has after `JSON.parse(JSON.stringify(value))`: what a store hands back.
- * `Date` becomes `string` (through `toJSON`), functions / symbols / bigint become {@link NotJson}.
+ * `Date` becomes `string` (through `toJSON`), functions / symbols / bigint become {@link NotJson};
+ * a value that is JSON already (including recursive JSON types) is returned as it is.
  */
-export type Jsonify<T> = T extends string | number | boolean | null | undefined
+export type Jsonify<T, TDepth extends unknown[] = []> = T extends
+  | string
+  | number
+  | boolean
+  | null
+  | undefined
   ? T
-  : T extends { toJSON(...args: never): infer TJson }
-    ? Jsonify<TJson>
-    : T extends bigint | symbol | ((...args: never) => unknown)
-      ? NotJson
-      : T extends object
-        ? { [TKey in keyof T]: Jsonify<T[TKey]> }
-        : T
+  : TDepth['length'] extends MaxDepth
+    ? T
+    : T extends { toJSON(...args: never): infer TJson }
+      ? Jsonify<TJson, [...TDepth, unknown]>
+      : T extends bigint | symbol | ((...args: never) => unknown)
+        ? NotJson
+        : T extends JsonValue
+          ? T
+          : T extends object
+            ? { [TKey in keyof T]: Jsonify<T[TKey], [...TDepth, unknown]> }
+            : T
 
 /** A flash option: one schema per message kind, or a zod-like object schema whose `shape` is that. */
 export type FlashOption = Readonly<Record<string, StandardSchemaV1>> | FlashObjectSchema
@@ -66,6 +108,207 @@ export type FlashValues<TFlash> = {
     : never
 }
 
+/**
+ * The schema problems as one message, or `never` when the schema can back a session. Problems are
+ * grouped by kind, each kind printed once with every key it concerns and the fix, so that one
+ * literal (which the compiler prints in full up to about 300 characters) says everything:
+ *
+ * ```text
+ * Type 'ZodObject<...>' is not assignable to type '"typed-session: key 'name': required, but a new
+ * session starts from {}, give it a .default() or make it .optional(); keys 'seenAt', 'log': a Date
+ * comes back from the store as a string, use z.coerce.date()"'.
+ * ```
+ */
+export type SchemaProblem<TSchema extends StandardSchemaV1, TFlash> =
+  IsObject<SchemaOutput<TSchema>> extends true
+    ? Message<
+        [
+          ...DataProblems<TSchema, SchemaInput<TSchema>, SchemaOutput<TSchema>>,
+          ...FlashProblems<TFlash, keyof SchemaOutput<TSchema>>,
+        ]
+      >
+    : 'typed-session: the schema must describe an object, use z.object({ ... })'
+
+/**
+ * The type the `schema` option must have: the schema itself when it can back a session, otherwise
+ * the {@link SchemaProblem} message, which no schema is assignable to.
+ */
+export type CheckedSchema<TSchema extends StandardSchemaV1, TFlash> = [
+  SchemaProblem<TSchema, TFlash>,
+] extends [never]
+  ? TSchema
+  : SchemaProblem<TSchema, TFlash>
+
+// ---- the checks ---------------------------------------------------------------------------------
+
+/** What is wrong with one data key (a union when several things are). */
+type KeyFault = 'member' | 'prototype' | 'required' | JsonFault
+/** Why a value does not survive a JSON round trip. */
+type JsonFault = 'date' | 'map' | 'set' | 'bigint' | 'function' | 'mismatch'
+
+/** The problems of the data keys, in a fixed order, each `''` when absent. */
+type DataProblems<TSchema, TIn, TOut> =
+  KeyFaults<TSchema, TIn, TOut> extends infer TFaults
+    ? [TFaults[keyof TFaults]] extends [never]
+      ? [GenericRequired<TSchema, TIn>, PassportProblem<TIn>]
+      : [
+          Group<'key', KeysWith<TFaults, 'member'>, 'reserved for a session member, rename it'>,
+          Group<
+            'key',
+            KeysWith<TFaults, 'prototype'>,
+            'reserved (every object has it, or it reaches the prototype), rename it'
+          >,
+          Group<
+            'key',
+            KeysWith<TFaults, 'required'>,
+            'required, but a new session starts from {}, give it a .default() or make it .optional()'
+          >,
+          ...JsonGroups<'key', TFaults>,
+          PassportProblem<TIn>,
+        ]
+    : []
+
+type KeyFaults<TSchema, TIn, TOut> = {
+  [TKey in (keyof TOut | keyof TIn) & string]-?: TKey extends MemberKey
+    ? 'member'
+    : TKey extends PrototypeKey
+      ? 'prototype'
+      :
+          | (TKey extends RequiredDataKey<TSchema, TIn> ? 'required' : never)
+          | (TKey extends keyof TIn & keyof TOut ? JsonFaultOf<TIn[TKey], TOut[TKey]> : never)
+}
+
+type JsonGroups<TNoun extends string, TFaults> = [
+  Group<
+    TNoun,
+    KeysWith<TFaults, 'date'>,
+    'a Date comes back from the store as a string, use z.coerce.date()'
+  >,
+  Group<TNoun, KeysWith<TFaults, 'map'>, 'a Map comes back from the store as {}, use z.record()'>,
+  Group<TNoun, KeysWith<TFaults, 'set'>, 'a Set comes back from the store as {}, use z.array()'>,
+  Group<TNoun, KeysWith<TFaults, 'bigint'>, 'a bigint cannot be stored as JSON, use z.number()'>,
+  Group<
+    TNoun,
+    KeysWith<TFaults, 'function'>,
+    'a function or symbol is dropped by JSON, store plain data'
+  >,
+  Group<
+    TNoun,
+    KeysWith<TFaults, 'mismatch'>,
+    'what comes back from the store does not parse again (a .transform() must accept its own output), use z.codec()'
+  >,
+]
+
+/** Keys whose faults include `TFault`. */
+type KeysWith<TFaults, TFault extends KeyFault> = {
+  [TKey in keyof TFaults]: TFault extends TFaults[TKey] ? TKey : never
+}[keyof TFaults]
+
+/**
+ * `{}` is not valid input although no single key is required (a union of objects, say): the
+ * general message. zod's `.catch()` on the whole schema builds the session from its catch value.
+ */
+type GenericRequired<TSchema, TIn> = TSchema extends ZodCatch
+  ? ''
+  : {} extends TIn
+    ? ''
+    : [Exclude<RequiredKey<TIn>, CatchKey<TSchema>>] extends [never]
+      ? [RequiredKey<TIn>] extends [never]
+        ? 'a new session must be buildable from {}, give every required key a .default() or make it .optional()'
+        : ''
+      : ''
+
+/** Keys `{}` does not provide, unless zod's `.catch()` (on the key or the whole object) fills them. */
+type RequiredDataKey<TSchema, TIn> = TSchema extends ZodCatch
+  ? never
+  : Exclude<RequiredKey<TIn>, CatchKey<TSchema>>
+
+type RequiredKey<TIn> = {
+  [TKey in keyof TIn]-?: {} extends Pick<TIn, TKey> ? never : TKey
+}[keyof TIn]
+
+/** zod's `.catch()`: parsing `{}` succeeds with the catch value although the input type is required. */
+interface ZodCatch {
+  readonly _zod: { readonly def: { readonly type: 'catch' } }
+}
+
+/** Keys of a zod object whose schema is a `.catch()`. */
+type CatchKey<TSchema> = TSchema extends { readonly shape: infer TShape }
+  ? { [TKey in keyof TShape]: TShape[TKey] extends ZodCatch ? TKey : never }[keyof TShape]
+  : never
+
+/** `never` when what a store hands back (the output after JSON) is valid input again. */
+type JsonFaultOf<TIn, TOut> = [Jsonify<TOut>] extends [TIn]
+  ? never
+  : [NotJsonKind<TOut, []>] extends [never]
+    ? 'mismatch'
+    : NotJsonKind<TOut, []>
+
+/** The kinds of value inside `T` that JSON does not carry. */
+type NotJsonKind<T, TDepth extends unknown[]> = T extends
+  | string
+  | number
+  | boolean
+  | null
+  | undefined
+  ? never
+  : TDepth['length'] extends MaxDepth
+    ? never
+    : T extends Date
+      ? 'date'
+      : T extends ReadonlyMap<unknown, unknown>
+        ? 'map'
+        : T extends ReadonlySet<unknown>
+          ? 'set'
+          : T extends bigint
+            ? 'bigint'
+            : T extends symbol | ((...args: never) => unknown)
+              ? 'function'
+              : T extends JsonValue
+                ? never
+                : T extends readonly (infer TItem)[]
+                  ? NotJsonKind<TItem, [...TDepth, unknown]>
+                  : T extends object
+                    ? NotJsonKind<T[keyof T], [...TDepth, unknown]>
+                    : never
+
+/**
+ * Passport's `logOut()` deletes `req.session.passport.user` and saves: a schema that requires
+ * `user` then refuses the record every logged-out session is stored as.
+ */
+type PassportProblem<TIn> = 'passport' extends keyof TIn
+  ? NonNullable<TIn['passport' & keyof TIn]> extends infer TSlot
+    ? TSlot extends object
+      ? 'user' extends RequiredKey<TSlot>
+        ? "key 'passport': Passport's logout deletes passport.user, make user .optional()"
+        : ''
+      : ''
+    : ''
+  : ''
+
+/** The problems of the flash kinds: a kind that is also a data key, a value JSON does not carry. */
+type FlashProblems<TFlash, TDataKey> =
+  FlashFaults<FlashShape<TFlash>, TDataKey> extends infer TFaults
+    ? [TFaults[keyof TFaults]] extends [never]
+      ? []
+      : [
+          Group<
+            'flash kind',
+            KeysWith<TFaults, 'member'>,
+            'also a session data key or member name, rename it'
+          >,
+          ...JsonGroups<'flash kind', TFaults>,
+        ]
+    : []
+
+type FlashFaults<TShape, TDataKey> = {
+  [TKind in keyof TShape & string]-?: TKind extends TDataKey | ReservedKey
+    ? 'member'
+    : TShape[TKind] extends StandardSchemaV1
+      ? JsonFaultOf<SchemaInput<TShape[TKind]>, SchemaOutput<TShape[TKind]>>
+      : never
+}
+
 type IsObject<T> = [T] extends [object]
   ? [T] extends [readonly unknown[]]
     ? false
@@ -74,48 +317,37 @@ type IsObject<T> = [T] extends [object]
       : true
   : false
 
-type SurvivesJson<TSchema extends StandardSchemaV1> = [Jsonify<SchemaOutput<TSchema>>] extends [
-  SchemaInput<TSchema>,
-]
-  ? true
-  : false
+// ---- the message --------------------------------------------------------------------------------
 
-type FlashProblem<TFlash> = {
-  [TKind in keyof FlashShape<TFlash>]: FlashShape<TFlash>[TKind] extends StandardSchemaV1
-    ? SurvivesJson<FlashShape<TFlash>[TKind]> extends true
-      ? never
-      : `typed-session: flash kind "${TKind & string}" does not survive a JSON round trip`
+/** `noun 'a'` / `nouns 'a', 'b'`, then the text; `''` when there are no keys. */
+type Group<TNoun extends string, TKeys, TText extends string> = [TKeys] extends [never]
+  ? ''
+  : `${TNoun}${IsUnion<TKeys> extends true ? 's' : ''} ${KeyList<TKeys & string>}: ${TText}`
+
+/** The non-empty parts joined with `; `, prefixed; `never` when every part is empty. */
+type Message<
+  TParts extends readonly string[],
+  TJoined extends string = '',
+> = TParts extends readonly [infer THead extends string, ...infer TRest extends readonly string[]]
+  ? Message<TRest, THead extends '' ? TJoined : TJoined extends '' ? THead : `${TJoined}; ${THead}`>
+  : TJoined extends ''
+    ? never
+    : `typed-session: ${TJoined}`
+
+/** `'a', 'b', 'c'`: the members of a union of keys, quoted. */
+type KeyList<TKeys extends string, TJoined extends string = ''> = [TKeys] extends [never]
+  ? TJoined
+  : LastOf<TKeys> extends infer TLast extends string
+    ? KeyList<Exclude<TKeys, TLast>, TJoined extends '' ? `'${TLast}'` : `'${TLast}', ${TJoined}`>
+    : TJoined
+
+type IsUnion<T> = [T] extends [LastOf<T>] ? false : true
+
+/** One member of a union (the last the compiler lists), read through an intersection of getters. */
+type LastOf<TUnion> = (TUnion extends unknown ? (pick: () => TUnion) => void : never) extends (
+  pick: infer TPicks,
+) => void
+  ? TPicks extends () => infer TLast
+    ? TLast
     : never
-}[keyof FlashShape<TFlash>]
-
-/**
- * Every reason a schema (and flash option) cannot back a session, as a union of messages; `never`
- * when there is none.
- */
-export type SchemaProblem<TSchema extends StandardSchemaV1, TFlash> =
-  | (IsObject<SchemaOutput<TSchema>> extends true
-      ? never
-      : 'typed-session: the schema must describe an object (use z.object({ ... }))')
-  | ({} extends SchemaInput<TSchema>
-      ? never
-      : 'typed-session: a new session must be buildable from {}: give every required key a .default() or make it .optional()')
-  | (Extract<keyof SchemaOutput<TSchema>, ReservedKey> extends never
-      ? never
-      : `typed-session: "${Extract<keyof SchemaOutput<TSchema>, ReservedKey> & string}" is a session member name and cannot be a schema key`)
-  | (SurvivesJson<TSchema> extends true
-      ? never
-      : 'typed-session: the schema output does not survive a JSON round trip (a Date comes back as a string): accept what comes back, e.g. z.coerce.date()')
-  | (Extract<keyof FlashShape<TFlash>, keyof SchemaOutput<TSchema>> extends never
-      ? never
-      : `typed-session: flash kind "${Extract<keyof FlashShape<TFlash>, keyof SchemaOutput<TSchema>> & string}" collides with a session data key`)
-  | FlashProblem<TFlash>
-
-/**
- * `unknown` when the schema is fine; otherwise an object type whose property names are the
- * problems, so the compiler prints them at the `schema:` line of `session({ ... })`.
- */
-export type SchemaCheck<TSchema extends StandardSchemaV1, TFlash> = [
-  SchemaProblem<TSchema, TFlash>,
-] extends [never]
-  ? unknown
-  : { [TProblem in SchemaProblem<TSchema, TFlash>]: TProblem }
+  : never
