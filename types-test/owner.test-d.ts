@@ -15,7 +15,7 @@ import { z } from 'zod'
 
 const secret = 'a-secret-of-at-least-thirty-two-characters'
 const schema = z.object({
-  passport: z.object({ user: z.string() }).optional(),
+  passport: z.object({ user: z.string().optional() }).optional(),
   device: z.string().optional(),
   visits: z.number().int().default(0),
 })
@@ -44,7 +44,7 @@ session({
   schema,
   secret,
   owner: (data) => {
-    expectType<{ user: string } | undefined>(data.passport)
+    expectType<{ user?: string | undefined } | undefined>(data.passport)
     expectType<number>(data.visits)
     return undefined
   },

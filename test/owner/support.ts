@@ -18,7 +18,7 @@ import { deferred } from '../security/support.js'
 export const SECRET = 'session-index-tests-secret-0123456789abcdef'
 
 export const schema = z.object({
-  passport: z.object({ user: z.string() }).optional(),
+  passport: z.object({ user: z.string().optional() }).optional(),
   device: z.string().optional(),
   visits: z.number().int().default(0),
 })
