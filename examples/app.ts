@@ -5,7 +5,7 @@
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import express, { type ErrorRequestHandler, type Request, type Response } from 'express'
-import { MemoryStore, type StoreOption } from 'typed-session'
+import { isSessionError, MemoryStore, type StoreOption } from 'typed-session'
 import { createPassport, type DemoUser, hasValidCsrfToken, newToken } from './auth.js'
 import { MAX_QTY, SessionSchema, shopSession } from './session.js'
 import { storeFromEnv } from './stores.js'
@@ -65,7 +65,8 @@ export function createApp({
   app.get('/favicon.ico', (_req, res) => {
     res.status(204).end()
   })
-  app.use(shopSession({ store, secret }))
+  const appSession = shopSession({ store, secret })
+  app.use(appSession)
   app.use(express.urlencoded({ extended: false, limit: '4kb' }))
   app.use(auth.initialize(), auth.session())
   app.use((req, res, next) => {
@@ -141,6 +142,7 @@ export function createApp({
     }),
     (req, res) => {
       req.session.csrf = newToken() // a token seen before login must not outlive it
+      req.session.device = deviceLabel(req.get('user-agent')) // names it in the session list
       req.flash('info', `Welcome, ${req.user?.name ?? 'back'}.`)
       res.redirect(303, '/account')
     },
@@ -157,13 +159,46 @@ export function createApp({
     res.redirect(303, '/')
   })
 
-  app.get('/account', (req, res) => {
+  app.get('/account', async (req, res) => {
     if (!req.user) {
       req.flash('error', 'Please sign in to see your account.')
       return res.redirect('/login')
     }
-    render(req, res, 'Your account', views.accountPage({ user: req.user }))
+    // The user's signed-in sessions, this one marked. A store without a session index
+    // (connect-redis, connect-pg-simple) cannot list them: the page says so instead.
+    let sessions: views.SignedInSession[] | undefined
+    try {
+      sessions = await appSession.listSessions(req.user.id, { current: req.sessionID })
+    } catch (err) {
+      if (!(isSessionError(err) && err.code === 'ERR_SESSION_NO_INDEX')) throw err
+    }
+    render(
+      req,
+      res,
+      'Your account',
+      views.accountPage({ user: req.user, sessions, csrf: csrfOf(req) }),
+    )
   })
+
+  // "Sign out other devices": every other session of this user ends, in every process.
+  app.post('/account/sessions/sign-out-others', async (req, res) => {
+    if (!req.user) return res.redirect(303, '/login')
+    const ended = await appSession.revokeSessions(req.user.id, { except: req.sessionID })
+    req.flash('info', `Signed out of ${ended} other ${ended === 1 ? 'session' : 'sessions'}.`)
+    res.redirect(303, '/account')
+  })
+
+  // One listed session, named by its handle (never its id); only the user's own sessions.
+  app.post(
+    '/account/sessions/revoke',
+    async (req: Request<unknown, unknown, { handle?: unknown }>, res) => {
+      if (!req.user) return res.redirect(303, '/login')
+      const handle = typeof req.body?.handle === 'string' ? req.body.handle : ''
+      const ended = await appSession.revokeSession(req.user.id, handle)
+      req.flash('info', ended ? 'That session is signed out.' : 'That session had already ended.')
+      res.redirect(303, '/account')
+    },
+  )
 
   app.get('/session', (req, res) => {
     const data: Record<string, unknown> = Object.fromEntries(
@@ -236,6 +271,29 @@ function render(req: Request, res: Response, title: string, body: views.Html, st
 
 /** The CSRF token the forms of this page post back (set by the middleware above). */
 const csrfOf = (req: Request): string => req.session.csrf ?? ''
+
+/** Browser and system names by User-Agent pattern, first match wins (Edge says "Chrome" too). */
+const BROWSERS: ReadonlyArray<readonly [RegExp, string]> = [
+  [/Edg\//, 'Edge'],
+  [/Firefox\//, 'Firefox'],
+  [/Chrom(e|ium)\//, 'Chrome'],
+  [/Safari\//, 'Safari'],
+]
+const SYSTEMS: ReadonlyArray<readonly [RegExp, string]> = [
+  [/Android/, 'Android'],
+  [/iPhone|iPad/, 'iOS'],
+  [/Windows/, 'Windows'],
+  [/Mac OS X/, 'macOS'],
+  [/Linux/, 'Linux'],
+]
+
+/** "Firefox on Linux" from a User-Agent header: enough to tell one's devices apart. */
+function deviceLabel(userAgent: string | undefined): string {
+  const ua = userAgent ?? ''
+  const browser = BROWSERS.find(([pattern]) => pattern.test(ua))?.[1] ?? 'A browser'
+  const system = SYSTEMS.find(([pattern]) => pattern.test(ua))?.[1] ?? 'an unknown system'
+  return `${browser} on ${system}`
+}
 
 const shorten = (value: string): string => `${value.slice(0, 6)}…`
 

@@ -18,6 +18,8 @@ export const SessionSchema = z.object({
   csrf: z.string().optional(),
   // Passport 0.7 keeps the login in `passport.user`; a schema that does not declare it strips it.
   passport: z.object({ user: z.string().optional() }).optional(),
+  // "Firefox on Linux": what the account page's session list calls this device (set at sign-in).
+  device: z.string().max(60).optional(),
 })
 
 /** Flash message kinds. Passport's `failureFlash` queues `error` strings. */
@@ -33,7 +35,10 @@ export interface ShopSessionOptions {
   readonly secret: string | string[]
 }
 
-/** The session middleware of the shop: sessions last two hours from the last save. */
+/**
+ * The session middleware of the shop: sessions last two hours from the last save. Each signed-in
+ * session is filed under its user (`owner`), so the account page can list and end them.
+ */
 // No return type written out: the middleware's type carries the schema, which is the point.
 export function shopSession({ store, secret }: ShopSessionOptions) {
   return session({
@@ -42,6 +47,8 @@ export function shopSession({ store, secret }: ShopSessionOptions) {
     secret,
     store,
     cookie: { maxAge: 2 * 60 * 60 * 1000 },
+    owner: (data) => data.passport?.user,
+    sessionLabel: (data) => data.device,
   })
 }
 

@@ -184,12 +184,53 @@ ${csrfField(csrf)}
 <p>Demo accounts: ${demoUsers.map((u, i) => html`${i > 0 && ', '}<code>${u.username}</code> / <code>${u.password}</code>`)}.
 Your cart is kept when you sign in.</p>`
 
+/** One signed-in session of the user, as the account page lists it (typed-session's OwnedSession). */
+export interface SignedInSession {
+  readonly handle: string
+  readonly createdAt: Date
+  readonly lastActiveAt: Date
+  readonly label: string | undefined
+  readonly current: boolean
+}
+
+const when = new Intl.DateTimeFormat('en-IE', { dateStyle: 'medium', timeStyle: 'short' })
+
 export const accountPage = ({
   user,
+  sessions,
+  csrf,
 }: {
   user: { name: string; username: string }
+  /** `undefined` when the store keeps no session index. */
+  sessions: readonly SignedInSession[] | undefined
+  csrf: string
 }): Html => html`<p id="account" data-private>
 Signed in as <strong>${user.name}</strong> (<code>${user.username}</code>).</p>
+<h2>Where you are signed in</h2>
+${
+  sessions === undefined
+    ? html`<p id="no-session-list">This session store cannot list sessions.</p>`
+    : html`<table id="sessions">
+<tr><th>Device</th><th>Signed in</th><th>Last active</th><th></th></tr>
+${sessions.map(
+  (s) => html`<tr data-session="${s.current ? 'current' : 'other'}">
+  <td>${s.label ?? 'Unknown device'}${s.current && html` <strong>(this device)</strong>`}</td>
+  <td>${when.format(s.createdAt)}</td>
+  <td>${when.format(s.lastActiveAt)}</td>
+  <td>${
+    !s.current &&
+    html`<form method="post" action="/account/sessions/revoke">${csrfField(csrf)}
+    <input type="hidden" name="handle" value="${s.handle}"><button>End session</button></form>`
+  }</td>
+</tr>`,
+)}
+</table>
+${
+  sessions.length > 1 &&
+  html`<form method="post" action="/account/sessions/sign-out-others">${csrfField(csrf)}
+<button>Sign out other devices</button></form>`
+}`
+}
 <p>This page is private: it is sent with <code>Cache-Control: no-store</code>, so after you sign out
 the back button asks the server again instead of showing it from the cache.</p>`
 

@@ -29,6 +29,9 @@ const FLAGS = [
   '--disable-sync',
 ]
 const WAIT_MS = 10_000
+const FIREFOX_ON_LINUX = 'Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0'
+const CHROME_ON_ANDROID =
+  'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0.0.0 Mobile Safari/537.36'
 const SCREENSHOT = fileURLToPath(new URL('../.artifacts/cart.png', import.meta.url))
 
 let server: Server | undefined
@@ -67,8 +70,11 @@ afterAll(async () => {
   }
 })
 
-async function newContext(from: Browser): Promise<BrowserContext> {
-  const created = await from.newContext({ baseURL: base })
+async function newContext(from: Browser, userAgent?: string): Promise<BrowserContext> {
+  const created = await from.newContext({
+    baseURL: base,
+    ...(userAgent === undefined ? {} : { userAgent }),
+  })
   created.setDefaultTimeout(WAIT_MS)
   created.setDefaultNavigationTimeout(WAIT_MS)
   return created
@@ -101,10 +107,10 @@ async function sessionCookie(from: BrowserContext): Promise<{
   return cookie
 }
 
-async function signIn(username: string, password: string): Promise<void> {
-  await page.getByLabel('User name').fill(username)
-  await page.getByLabel('Password').fill(password)
-  await submit(page, page.getByRole('button', { name: 'Sign in' }))
+async function signIn(username: string, password: string, target: Page = page): Promise<void> {
+  await target.getByLabel('User name').fill(username)
+  await target.getByLabel('Password').fill(password)
+  await submit(target, target.getByRole('button', { name: 'Sign in' }))
 }
 
 async function addToCart(sku: string, qty: number): Promise<void> {
@@ -228,5 +234,57 @@ describe('example app in Chromium', { timeout: 60_000 }, () => {
     })
     expect(replay.status).toBe(302)
     expect(replay.headers.get('location')).toBe('/login')
+  })
+
+  it('lists the devices signed in to one account and signs the other ones out', async () => {
+    if (!browser) throw new Error('no browser')
+    const laptop = await newContext(browser, FIREFOX_ON_LINUX)
+    const phone = await newContext(browser, CHROME_ON_ANDROID)
+    try {
+      const [onLaptop, onPhone] = [await laptop.newPage(), await phone.newPage()]
+      for (const target of [onLaptop, onPhone]) {
+        await target.goto('/login')
+        await signIn('alice', 'wonderland', target)
+        expect(new URL(target.url()).pathname).toBe('/account')
+      }
+      const rows = onLaptop.locator('#sessions tr[data-session]')
+      await onLaptop.reload()
+      expect(await rows.count()).toBe(2)
+      expect(await onLaptop.locator('tr[data-session="current"]').textContent()).toContain(
+        'Firefox on Linux (this device)',
+      )
+      const phoneRow = onLaptop.locator('tr[data-session="other"]')
+      expect(await phoneRow.textContent()).toContain('Chrome on Android')
+      // The page names sessions by handle, never by id: no session id of either browser in it.
+      const html = await onLaptop.content()
+      for (const context of [laptop, phone]) {
+        const id = decodeURIComponent((await sessionCookie(context)).value).slice(2, 34)
+        expect(html).not.toContain(id)
+      }
+
+      // One session, ended from the list: the phone is signed out, the laptop is not.
+      await submit(onLaptop, phoneRow.getByRole('button', { name: 'End session' }))
+      expect(await flash(onLaptop, 'That session is signed out.').count()).toBe(1)
+      expect(await rows.count()).toBe(1)
+      await onPhone.goto('/account')
+      expect(new URL(onPhone.url()).pathname).toBe('/login')
+
+      // Signed in again on the phone, then "sign out other devices" from the laptop.
+      await signIn('alice', 'wonderland', onPhone)
+      await onLaptop.reload()
+      expect(await rows.count()).toBe(2)
+      await submit(onLaptop, onLaptop.getByRole('button', { name: 'Sign out other devices' }))
+      expect(await flash(onLaptop, 'Signed out of 1 other session.').count()).toBe(1)
+      expect(await rows.count()).toBe(1)
+      await onPhone.goto('/account')
+      expect(new URL(onPhone.url()).pathname).toBe('/login')
+      expect(await flash(onPhone, 'Please sign in to see your account.').count()).toBe(1)
+      // ... and the laptop is still signed in.
+      await onLaptop.goto('/account')
+      expect(await onLaptop.locator('#account').textContent()).toContain('Signed in as Alice')
+    } finally {
+      await laptop.close()
+      await phone.close()
+    }
   })
 })

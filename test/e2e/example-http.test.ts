@@ -243,6 +243,9 @@ describe('example app over HTTP', () => {
     const account = await visitor.get('/account')
     expect(account.html).toContain('Signed in as <strong>Alice</strong>')
     expect(account.html.match(/Welcome, Alice\./g)).toHaveLength(1)
+    // This store keeps no session index: the page says so rather than failing.
+    expect(account.html).toContain('This session store cannot list sessions.')
+    expect(account.html).not.toContain('Sign out other devices')
     expect(await cartRows(visitor)).toEqual(['beans:2'])
 
     // The pre-login id is dead: it neither authenticates nor holds the cart.
