@@ -1,7 +1,6 @@
+import { withoutIds } from '../stores/adapt.js'
 import type { SessionStore } from '../stores/types.js'
 
-/** What a session id is replaced with in a store's error. */
-const REDACTED = '[session id]'
 /** How deep a `cause` chain is followed (a cycle or a very long chain stops here). */
 const MAX_CAUSE_DEPTH = 8
 
@@ -52,7 +51,7 @@ function redactId(err: unknown, id: string): void {
       const text = error[key]
       if (typeof text === 'string' && text.includes(id)) {
         try {
-          error[key] = text.split(id).join(REDACTED)
+          error[key] = withoutIds(text, [id])
         } catch {
           // A frozen error cannot be changed; it is the store's own object, leave it.
         }

@@ -45,6 +45,12 @@ export interface AdaptOptions {
  */
 export const UNREADABLE_RECORD = '<unreadable session record>'
 
+/** What a session id is replaced with in a store's error message. */
+export const REDACTED_ID = '[session id]'
+
+/** Longest part of a store's own error message copied into an `ERR_SESSION_STORE` message. */
+const MAX_STORE_MESSAGE = 300
+
 type Method = 'get' | 'set' | 'destroy' | 'touch' | 'patch' | 'indexedIds' | 'unindex'
 type StoreFunction = (...args: unknown[]) => unknown
 
@@ -199,7 +205,7 @@ class CallingAdapter {
         else reject(err)
       }
 
-      const fail = (cause: unknown): void => settle(this.#error(method, cause))
+      const fail = (cause: unknown): void => settle(this.#error(method, args, cause))
       const callback = (err?: unknown, value?: unknown): void => {
         if (err === null || err === undefined || err === false) settle(undefined, value)
         else if (method === 'get' && isNotFound(err)) settle(undefined, null)
@@ -245,22 +251,45 @@ class CallingAdapter {
     })
   }
 
-  #error(method: Method, cause: unknown): SessionError {
-    const code =
-      typeof cause === 'object' &&
-      cause !== null &&
-      typeof (cause as { code?: unknown }).code === 'string'
-        ? ` (${(cause as { code: string }).code})`
-        : ''
-    // The store's own message stays in `cause`: it may name the key (and so the session id).
+  #error(method: Method, args: readonly unknown[], cause: unknown): SessionError {
+    const { code, message } = (typeof cause === 'object' && cause !== null ? cause : {}) as {
+      code?: unknown
+      message?: unknown
+    }
+    const codeText = typeof code === 'string' || typeof code === 'number' ? ` (${code})` : ''
+    const text = typeof message === 'string' ? message : typeof cause === 'string' ? cause : ''
+    // The store's own words are what tell "relation already exists" from "connection refused",
+    // and Express's default error page shows only the message, never `cause`. They may name the
+    // key, so the ids this call was given are taken out (OWASP: never log a replayable id).
+    const detail = storeMessage(withoutIds(text, idsOf(method, args)))
     return new SessionError(
       'ERR_SESSION_STORE',
-      `Session store ${this.#name}.${method} failed${code}`,
-      {
-        cause,
-      },
+      `Session store ${this.#name}.${method} failed${codeText}${detail === '' ? '' : `: ${detail}`}`,
+      { cause },
     )
   }
+}
+
+/**
+ * `text` with every occurrence of each id replaced by {@link REDACTED_ID}. Used for the messages
+ * built here and, by `redactStoreErrors`, for the store's own errors kept as `cause`.
+ */
+export function withoutIds(text: string, ids: readonly string[]): string {
+  let out = text
+  for (const id of ids) if (id !== '' && out.includes(id)) out = out.split(id).join(REDACTED_ID)
+  return out
+}
+
+/** The session ids a store call names: its first argument, or the list `unindex` removes. */
+function idsOf(method: Method, args: readonly unknown[]): string[] {
+  const ids = method === 'indexedIds' ? [] : method === 'unindex' ? args[1] : [args[0]]
+  return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === 'string') : []
+}
+
+/** The first line of a store's message, trimmed and bounded, so the error stays one line. */
+function storeMessage(text: string): string {
+  const line = (text.split('\n', 1)[0] ?? '').trim()
+  return line.length > MAX_STORE_MESSAGE ? `${line.slice(0, MAX_STORE_MESSAGE)}…` : line
 }
 
 function isStoreLike(store: unknown): store is Record<string, unknown> {

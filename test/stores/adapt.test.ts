@@ -169,6 +169,41 @@ describe('toSessionStore', () => {
       expect((err as Error).message).not.toContain('secret-id-123')
     })
 
+    it("carries the store's own message, first line only, with the ids it was given redacted", async () => {
+      // What connect-pg-simple reports when another app's table already took the index name.
+      const pgError = Object.assign(
+        new Error('relation "session_pkey" already exists\n    at Parser.parseErrorMessage'),
+        { code: '42P07' },
+      )
+      const store = toSessionStore(
+        callbackStore({ set: (_id: string, _s: unknown, cb: Callback) => cb(pgError) }),
+        { timeoutMs: TIMEOUT_MS },
+      )
+      const err = await store.set('an-id-of-the-session', RECORD).catch((e: unknown) => e)
+      expect((err as Error).message).toBe(
+        'Session store store.set failed (42P07): relation "session_pkey" already exists',
+      )
+      const keyed = toSessionStore(
+        callbackStore({
+          destroy: (id: string, cb: Callback) => cb(new Error(`DEL sess:${id} refused for ${id}`)),
+        }),
+        { timeoutMs: TIMEOUT_MS },
+      )
+      const del = await keyed.destroy('the-secret-session-id').catch((e: unknown) => e)
+      expect((del as Error).message).toBe(
+        'Session store store.destroy failed: DEL sess:[session id] refused for [session id]',
+      )
+      expect((del as Error).stack).not.toContain('the-secret-session-id')
+      // A huge message is cut, so one failure stays one readable line in a log.
+      const long = toSessionStore(
+        callbackStore({ get: (_id: string, cb: Callback) => cb(new Error('x'.repeat(5000))) }),
+        { timeoutMs: TIMEOUT_MS },
+      )
+      const cut = await long.get('id-1').catch((e: unknown) => e)
+      expect((cut as Error).message.length).toBeLessThan(400)
+      expect((cut as Error).message).toMatch(/x…$/)
+    })
+
     it('turns a synchronous throw into ERR_SESSION_STORE', async () => {
       const boom = new TypeError('bad')
       const store = toSessionStore(
