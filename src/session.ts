@@ -3,6 +3,7 @@ import type { StandardSchemaV1 } from '@standard-schema/spec'
 import { resolveCookieSettings } from './cookie/settings.js'
 import { CookieVerifier } from './cookie/signature.js'
 import type { SessionConfig } from './core/config.js'
+import { isDebugEnabled, logEvents, logStoreFailures } from './core/debug.js'
 import { unknownOptionNames } from './core/option-names.js'
 import { redactStoreErrors } from './core/redact.js'
 import { registryFor } from './core/registry.js'
@@ -148,7 +149,11 @@ function resolveConfig(options: SessionOptions & LooseOwnerOptions): SessionConf
   }
   const adapted = toSessionStore(userStore, { timeoutMs: storeTimeout })
   // Store errors may name the key; the in-process MemoryStore's never do (and it is the hot path).
-  const store = userStore instanceof MemoryStore ? adapted : redactStoreErrors(adapted)
+  const redacted = userStore instanceof MemoryStore ? adapted : redactStoreErrors(adapted)
+  // NODE_DEBUG=typed-session: one stderr line per event and per failed store call. When it is off
+  // nothing is wrapped, and without an onEvent no id is ever hashed.
+  const debug = isDebugEnabled()
+  const store = debug ? logStoreFailures(redacted) : redacted
   for (const key of ['owner', 'sessionLabel', 'ownerEpoch'] as const) {
     if (options[key] !== undefined && typeof options[key] !== 'function')
       fail(`${key} must be a function`)
@@ -177,7 +182,7 @@ function resolveConfig(options: SessionOptions & LooseOwnerOptions): SessionConf
     saveUninitialized: options.saveUninitialized ?? false,
     unset,
     onInvalid,
-    onEvent: options.onEvent,
+    onEvent: debug ? logEvents(options.onEvent) : options.onEvent,
     absoluteTimeout,
     maxSessionBytes,
     saveOnServerError: options.saveOnServerError ?? false,
