@@ -3,6 +3,8 @@ import './express/augment.js'
 export type { CookieOption, CookieOptions, SessionCookie } from './cookie/types.js'
 export type { SessionEvent, SessionEventType } from './core/events.js'
 export type {
+  CheckedRegenerateOptions,
+  KeepKey,
   RegenerateOptions,
   SessionCallback,
   SessionMembers,
@@ -49,7 +51,12 @@ export type {
   SchemaOutput,
   SchemaProblem,
 } from './schema/check.js'
-export { session } from './session.js'
+/**
+ * The same function as {@link session}, as the default export: `import session from 'typed-session'`
+ * is the first line of an express-session app, and it keeps working (ESM, and CommonJS through
+ * `require('typed-session').default` or TypeScript's default import).
+ */
+export { session, session as default } from './session.js'
 export type { AdaptedStore, AdaptOptions } from './stores/adapt.js'
 export { nativeStore, toSessionStore } from './stores/adapt.js'
 export type { StoreConformanceCase, StoreConformanceResult } from './stores/conformance.js'

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { TypedSession } from './core/session-type.js'
+import type { IsUnion } from './schema/check.js'
 import type { SessionStore } from './stores/types.js'
 
 /**
@@ -29,7 +30,16 @@ export interface SessionMiddleware<TData, TFlashValues> {
  * the messages of one kind, or take them all. Taking removes them.
  */
 export interface FlashFunction<TFlashValues> {
-  <TKind extends keyof TFlashValues & string>(kind: TKind, value: TFlashValues[TKind]): number
+  /*
+   * A kind typed as a union (`kind as 'success' | 'formErrors'`) would accept any of the kinds'
+   * values for any of them, and the wrong pairing throws at run time: one kind per call.
+   */
+  <TKind extends keyof TFlashValues & string>(
+    kind: TKind,
+    value: IsUnion<TKind> extends true
+      ? 'typed-session: pass one flash kind per call, not a union of kinds'
+      : TFlashValues[TKind],
+  ): number
   <TKind extends keyof TFlashValues & string>(kind: TKind): TFlashValues[TKind][]
   (): { [TKind in keyof TFlashValues]?: TFlashValues[TKind][] }
 }

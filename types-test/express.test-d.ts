@@ -10,7 +10,7 @@
 import express, { type Request, type RequestHandler } from 'express'
 import type { Session, SessionData } from 'express-session'
 import { expectAssignable, expectError, expectNotType, expectType } from 'tsd'
-import { type RegisteredData, type RegisteredSession, session } from 'typed-session'
+import defaultSession, { type RegisteredData, type RegisteredSession, session } from 'typed-session'
 import * as v from 'valibot'
 import { z } from 'zod'
 import { type SessionOf, value } from './helpers.js'
@@ -66,6 +66,17 @@ app.get('/', async (req, res) => {
   expectError(req.flash('info', 'Hello'))
   expectError(req.flash('success', 1))
 
+  // Dropping the session for this response (the `unset` option): assign null or undefined. The
+  // property is a setter, so reading it is never `| undefined` ...
+  if (req.query.drop === '1') req.session = null
+  req.session = undefined
+  expectType<RegisteredSession>(req.session)
+  expectError(() => {
+    req.session = { views: 1 }
+  })
+  // (`delete req.session` stays a compile error, TS2790, which tsd cannot assert: TypeScript deletes
+  // only optional properties. test/types/matrix/fail.ts asserts it on every compiler.)
+
   res.send(`Views: ${req.session.views}`)
 })
 
@@ -109,3 +120,18 @@ expectError(() => {
 expectError(vs.nope)
 expectError(session({ schema: v.object({ userId: v.string() }), secret: 'x' }))
 expectError(session({ schema: v.object({ at: v.optional(v.date()) }), secret: 'x' }))
+
+// The default export (express-session's `import session from ...`) is the same function, typed
+// the same: the schema check and the data type come through it.
+expectType<typeof session>(defaultSession)
+const viaDefault = defaultSession({
+  schema: z.object({ views: z.number().default(0) }),
+  secret: 'a-secret-of-at-least-thirty-two-characters',
+})
+expectType<number>(value<SessionOf<typeof viaDefault>>().views)
+expectError(
+  defaultSession({
+    schema: z.object({ name: z.string() }),
+    secret: 'a-secret-of-at-least-thirty-two-characters',
+  }),
+)

@@ -46,6 +46,12 @@ expectError(flash('success', 42))
 expectError(flash('attempts', '3'))
 expectError(flash('formErrors', { email: 1 }))
 expectError(flash('success', 'a', 'b'))
+// A kind typed as a union would take any kind's value for any kind (and throw at run time): one
+// kind per call.
+const someKind = value<'success' | 'formErrors'>()
+expectError(flash(someKind, 'x'))
+expectError(flash(someKind, { email: 'x' }))
+expectType<(string | Record<string, string>)[]>(flash(someKind))
 
 // A zod object works as the flash option too (its shape holds one schema per kind).
 const objectForm = session({ schema, secret, flash: z.object({ notice: z.string() }) })

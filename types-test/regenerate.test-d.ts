@@ -3,7 +3,12 @@
  * overload (Promise, callback, options + callback).
  */
 import { expectAssignable, expectError, expectNotAssignable, expectType } from 'tsd'
-import { type RegenerateOptions, session } from 'typed-session'
+import {
+  type CheckedRegenerateOptions,
+  type KeepKey,
+  type RegenerateOptions,
+  session,
+} from 'typed-session'
 import { z } from 'zod'
 import { type SessionOf, value } from './helpers.js'
 
@@ -38,6 +43,18 @@ expectError(s.regenerate({ keep: [1] }))
 expectError(s.regenerate({ keep: 'cart' }))
 expectError(s.regenerate({ keep: ['cartt'] }, callback))
 expectError(s.regenerate({ keep: ['cart'], other: true }))
+
+// The rejected key is named in the type the compiler prints (on TypeScript 7 too: the options
+// overload is the last one, whose complaint TypeScript 7 reports).
+expectType<"'cartt' is not a key of your session schema">(value<KeepKey<Data, 'cartt'>>())
+expectType<'cart'>(value<KeepKey<Data, 'cart'>>())
+const checked = value<CheckedRegenerateOptions<Data, 'cart' | 'nope'>>()
+expectType<ReadonlyArray<'cart' | "'nope' is not a key of your session schema"> | undefined>(
+  checked.keep,
+)
+// A RegenerateOptions value built elsewhere is accepted as it is.
+const kept: RegenerateOptions<Data> = { keep: ['cart'] }
+expectType<Promise<void>>(s.regenerate(kept))
 
 // The options type names exactly the data keys.
 expectAssignable<RegenerateOptions<Data>>({ keep: ['userId', 'cart', 'theme'] })

@@ -13,6 +13,19 @@ export interface RegenerateOptions<TData> {
 }
 
 /**
+ * What `regenerate()` takes: {@link RegenerateOptions} with `keep` checked key by key, so a wrong
+ * key is named in the error (`'nope' is not a key of your session schema`) on every compiler.
+ */
+export interface CheckedRegenerateOptions<TData, TKeep extends string> {
+  keep?: ReadonlyArray<KeepKey<TData, TKeep>> | undefined
+}
+
+/** A key `keep` may name: a data key, or else the message saying it is not one. */
+export type KeepKey<TData, TKeep extends string> = TKeep extends keyof TData
+  ? TKeep
+  : `'${TKeep}' is not a key of your session schema`
+
+/**
  * The members every `req.session` has, beside the data keys of the schema. Every async member
  * returns a Promise when called without a callback, and accepts a node-style callback (returning
  * the session, as express-session does) so Passport and callback code keep working.
@@ -33,9 +46,16 @@ export interface SessionMembers<TData> {
    * defaults, except the keys named in `keep`. `req.session` is then the new session; the old
    * object is frozen so a stale reference cannot write into either session.
    */
-  regenerate(options?: RegenerateOptions<TData>): Promise<void>
+  // The options overload is last: TypeScript 7 reports only the last overload's complaint, which
+  // must be the one about `keep`, not "'keep' does not exist in type 'SessionCallback'".
   regenerate(callback: SessionCallback): this
-  regenerate(options: RegenerateOptions<TData>, callback: SessionCallback): this
+  regenerate<const TKeep extends string = never>(
+    options: CheckedRegenerateOptions<TData, TKeep>,
+    callback: SessionCallback,
+  ): this
+  regenerate<const TKeep extends string = never>(
+    options?: CheckedRegenerateOptions<TData, TKeep>,
+  ): Promise<void>
   /**
    * Delete the session from the store and clear the cookie. Terminal: the object is frozen and no
    * request that started earlier can write the session back.

@@ -10,8 +10,14 @@ import type { FlashFunction, RegisteredFlash, RegisteredSession } from '../regis
  */
 declare module 'express-serve-static-core' {
   interface Request {
-    /** The typed session (see `Register`). */
-    session: RegisteredSession
+    /**
+     * The typed session (see `Register`). Assign `null` to drop it for this response (the `unset`
+     * option says what that means). A setter, not an optional property, so that reading it is
+     * never `| undefined`; for the same reason `delete req.session` does not compile: TypeScript
+     * deletes only optional properties.
+     */
+    get session(): RegisteredSession
+    set session(value: RegisteredSession | null | undefined)
     /** The session id, as in express-session. */
     sessionID: string
     /** Typed flash messages (connect-flash call shapes). */

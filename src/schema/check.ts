@@ -341,7 +341,8 @@ type KeyList<TKeys extends string, TJoined extends string = ''> = [TKeys] extend
     ? KeyList<Exclude<TKeys, TLast>, TJoined extends '' ? `'${TLast}'` : `'${TLast}', ${TJoined}`>
     : TJoined
 
-type IsUnion<T> = [T] extends [LastOf<T>] ? false : true
+/** `true` when `T` is a union of two or more members. */
+export type IsUnion<T> = [T] extends [LastOf<T>] ? false : true
 
 /** One member of a union (the last the compiler lists), read through an intersection of getters. */
 type LastOf<TUnion> = (TUnion extends unknown ? (pick: () => TUnion) => void : never) extends (
