@@ -127,13 +127,19 @@ export async function importTypedSession() {
   const entry = process.env.TYPED_SESSION_ENTRY
   if (entry) return await import(pathToFileURL(entry).href)
   try {
-    return await import('typed-session')
+    return await import(BUILT_BY_NAME)
   } catch (err) {
     if (err?.code !== 'ERR_MODULE_NOT_FOUND' && err?.code !== 'ERR_PACKAGE_PATH_NOT_EXPORTED')
       throw err
-    return await import('../dist/index.js')
+    return await import(BUILT_BY_PATH)
   }
 }
+
+// Specifiers in variables: the test program (tsconfig.test.json) compiles src/, and a literal
+// import here would add the built dist/index.d.ts to it, a second copy of the package's
+// `Request` augmentation (TS2300 on its `session` accessor).
+const BUILT_BY_NAME = 'typed-session'
+const BUILT_BY_PATH = '../dist/index.js'
 
 /** Newest modification time under a directory, in ms. */
 function newestMtime(dir) {
