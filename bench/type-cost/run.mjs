@@ -83,7 +83,7 @@ function touch(i, optional) {
     case 'boolean':
       return `${key} = !${key}`
     case 'list':
-      return optional ? `;(${key} ??= []).push('x')` : `${key}.push('x')`
+      return optional ? `${key} ??= []\n  ${key}.push('x')` : `${key}.push('x')`
     case 'object':
       return `${key} = { id: ${key}?.id ?? 'a', qty: (${key}?.qty ?? 0) + 1 }`
     case 'enum':
@@ -91,7 +91,7 @@ function touch(i, optional) {
     case 'date':
       return `${key} = new Date(${key} ?? Date.now())`
     default:
-      return optional ? `;(${key} ??= {}).n = 1` : `${key}.n = 1`
+      return optional ? `${key} ??= {}\n  ${key}.n = 1` : `${key}.n = 1`
   }
 }
 

@@ -63,11 +63,13 @@ app.get('/r0', async (req, res) => {
   req.session.k0 = String(req.query.q ?? req.session.k0 ?? '')
   req.session.k1 = (req.session.k1 ?? 0) + 1
   req.session.k2 = !req.session.k2
-  ;(req.session.k3 ??= []).push('x')
+  req.session.k3 ??= []
+  req.session.k3.push('x')
   req.session.k4 = { id: req.session.k4?.id ?? 'a', qty: (req.session.k4?.qty ?? 0) + 1 }
   req.session.k5 = req.session.k5 === 'dark' ? 'light' : 'dark'
   req.session.k6 = new Date(req.session.k6 ?? Date.now())
-  ;(req.session.k7 ??= {}).n = 1
+  req.session.k7 ??= {}
+  req.session.k7.n = 1
   req.session.k8 = String(req.query.q ?? req.session.k8 ?? '')
   req.session.k9 = (req.session.k9 ?? 0) + 1
   req.flash('success', 'saved')
@@ -75,15 +77,18 @@ app.get('/r0', async (req, res) => {
 })
 
 app.get('/r1', async (req, res) => {
-  ;(req.session.k7 ??= {}).n = 1
+  req.session.k7 ??= {}
+  req.session.k7.n = 1
   req.session.k8 = String(req.query.q ?? req.session.k8 ?? '')
   req.session.k9 = (req.session.k9 ?? 0) + 1
   req.session.k10 = !req.session.k10
-  ;(req.session.k11 ??= []).push('x')
+  req.session.k11 ??= []
+  req.session.k11.push('x')
   req.session.k12 = { id: req.session.k12?.id ?? 'a', qty: (req.session.k12?.qty ?? 0) + 1 }
   req.session.k13 = req.session.k13 === 'dark' ? 'light' : 'dark'
   req.session.k14 = new Date(req.session.k14 ?? Date.now())
-  ;(req.session.k15 ??= {}).n = 1
+  req.session.k15 ??= {}
+  req.session.k15.n = 1
   req.session.k16 = String(req.query.q ?? req.session.k16 ?? '')
   const notices: string[] = req.flash('notice')
   void notices
@@ -92,15 +97,18 @@ app.get('/r1', async (req, res) => {
 
 app.get('/r2', async (req, res) => {
   req.session.k14 = new Date(req.session.k14 ?? Date.now())
-  ;(req.session.k15 ??= {}).n = 1
+  req.session.k15 ??= {}
+  req.session.k15.n = 1
   req.session.k16 = String(req.query.q ?? req.session.k16 ?? '')
   req.session.k17 = (req.session.k17 ?? 0) + 1
   req.session.k18 = !req.session.k18
-  ;(req.session.k19 ??= []).push('x')
+  req.session.k19 ??= []
+  req.session.k19.push('x')
   req.session.k20 = { id: req.session.k20?.id ?? 'a', qty: (req.session.k20?.qty ?? 0) + 1 }
   req.session.k21 = req.session.k21 === 'dark' ? 'light' : 'dark'
   req.session.k22 = new Date(req.session.k22 ?? Date.now())
-  ;(req.session.k23 ??= {}).n = 1
+  req.session.k23 ??= {}
+  req.session.k23.n = 1
   req.session.regenerate(() => {})
   res.send('ok')
 })
@@ -108,11 +116,13 @@ app.get('/r2', async (req, res) => {
 app.get('/r3', async (req, res) => {
   req.session.k21 = req.session.k21 === 'dark' ? 'light' : 'dark'
   req.session.k22 = new Date(req.session.k22 ?? Date.now())
-  ;(req.session.k23 ??= {}).n = 1
+  req.session.k23 ??= {}
+  req.session.k23.n = 1
   req.session.k24 = String(req.query.q ?? req.session.k24 ?? '')
   req.session.k25 = (req.session.k25 ?? 0) + 1
   req.session.k26 = !req.session.k26
-  ;(req.session.k27 ??= []).push('x')
+  req.session.k27 ??= []
+  req.session.k27.push('x')
   req.session.k28 = { id: req.session.k28?.id ?? 'a', qty: (req.session.k28?.qty ?? 0) + 1 }
   req.session.k29 = req.session.k29 === 'dark' ? 'light' : 'dark'
   req.session.k30 = new Date(req.session.k30 ?? Date.now())
@@ -123,26 +133,31 @@ app.get('/r4', async (req, res) => {
   req.session.k28 = { id: req.session.k28?.id ?? 'a', qty: (req.session.k28?.qty ?? 0) + 1 }
   req.session.k29 = req.session.k29 === 'dark' ? 'light' : 'dark'
   req.session.k30 = new Date(req.session.k30 ?? Date.now())
-  ;(req.session.k31 ??= {}).n = 1
+  req.session.k31 ??= {}
+  req.session.k31.n = 1
   req.session.k32 = String(req.query.q ?? req.session.k32 ?? '')
   req.session.k33 = (req.session.k33 ?? 0) + 1
   req.session.k34 = !req.session.k34
-  ;(req.session.k35 ??= []).push('x')
+  req.session.k35 ??= []
+  req.session.k35.push('x')
   req.session.k36 = { id: req.session.k36?.id ?? 'a', qty: (req.session.k36?.qty ?? 0) + 1 }
   req.session.k37 = req.session.k37 === 'dark' ? 'light' : 'dark'
   res.send('ok')
 })
 
 app.get('/r5', async (req, res) => {
-  ;(req.session.k35 ??= []).push('x')
+  req.session.k35 ??= []
+  req.session.k35.push('x')
   req.session.k36 = { id: req.session.k36?.id ?? 'a', qty: (req.session.k36?.qty ?? 0) + 1 }
   req.session.k37 = req.session.k37 === 'dark' ? 'light' : 'dark'
   req.session.k38 = new Date(req.session.k38 ?? Date.now())
-  ;(req.session.k39 ??= {}).n = 1
+  req.session.k39 ??= {}
+  req.session.k39.n = 1
   req.session.k0 = String(req.query.q ?? req.session.k0 ?? '')
   req.session.k1 = (req.session.k1 ?? 0) + 1
   req.session.k2 = !req.session.k2
-  ;(req.session.k3 ??= []).push('x')
+  req.session.k3 ??= []
+  req.session.k3.push('x')
   req.session.k4 = { id: req.session.k4?.id ?? 'a', qty: (req.session.k4?.qty ?? 0) + 1 }
   req.flash('success', 'saved')
   res.send('ok')
@@ -150,15 +165,18 @@ app.get('/r5', async (req, res) => {
 
 app.get('/r6', async (req, res) => {
   req.session.k2 = !req.session.k2
-  ;(req.session.k3 ??= []).push('x')
+  req.session.k3 ??= []
+  req.session.k3.push('x')
   req.session.k4 = { id: req.session.k4?.id ?? 'a', qty: (req.session.k4?.qty ?? 0) + 1 }
   req.session.k5 = req.session.k5 === 'dark' ? 'light' : 'dark'
   req.session.k6 = new Date(req.session.k6 ?? Date.now())
-  ;(req.session.k7 ??= {}).n = 1
+  req.session.k7 ??= {}
+  req.session.k7.n = 1
   req.session.k8 = String(req.query.q ?? req.session.k8 ?? '')
   req.session.k9 = (req.session.k9 ?? 0) + 1
   req.session.k10 = !req.session.k10
-  ;(req.session.k11 ??= []).push('x')
+  req.session.k11 ??= []
+  req.session.k11.push('x')
   const notices: string[] = req.flash('notice')
   void notices
   res.send('ok')
@@ -167,11 +185,13 @@ app.get('/r6', async (req, res) => {
 app.get('/r7', async (req, res) => {
   req.session.k9 = (req.session.k9 ?? 0) + 1
   req.session.k10 = !req.session.k10
-  ;(req.session.k11 ??= []).push('x')
+  req.session.k11 ??= []
+  req.session.k11.push('x')
   req.session.k12 = { id: req.session.k12?.id ?? 'a', qty: (req.session.k12?.qty ?? 0) + 1 }
   req.session.k13 = req.session.k13 === 'dark' ? 'light' : 'dark'
   req.session.k14 = new Date(req.session.k14 ?? Date.now())
-  ;(req.session.k15 ??= {}).n = 1
+  req.session.k15 ??= {}
+  req.session.k15.n = 1
   req.session.k16 = String(req.query.q ?? req.session.k16 ?? '')
   req.session.k17 = (req.session.k17 ?? 0) + 1
   req.session.k18 = !req.session.k18
@@ -182,41 +202,49 @@ app.get('/r8', async (req, res) => {
   req.session.k16 = String(req.query.q ?? req.session.k16 ?? '')
   req.session.k17 = (req.session.k17 ?? 0) + 1
   req.session.k18 = !req.session.k18
-  ;(req.session.k19 ??= []).push('x')
+  req.session.k19 ??= []
+  req.session.k19.push('x')
   req.session.k20 = { id: req.session.k20?.id ?? 'a', qty: (req.session.k20?.qty ?? 0) + 1 }
   req.session.k21 = req.session.k21 === 'dark' ? 'light' : 'dark'
   req.session.k22 = new Date(req.session.k22 ?? Date.now())
-  ;(req.session.k23 ??= {}).n = 1
+  req.session.k23 ??= {}
+  req.session.k23.n = 1
   req.session.k24 = String(req.query.q ?? req.session.k24 ?? '')
   req.session.k25 = (req.session.k25 ?? 0) + 1
   res.send('ok')
 })
 
 app.get('/r9', async (req, res) => {
-  ;(req.session.k23 ??= {}).n = 1
+  req.session.k23 ??= {}
+  req.session.k23.n = 1
   req.session.k24 = String(req.query.q ?? req.session.k24 ?? '')
   req.session.k25 = (req.session.k25 ?? 0) + 1
   req.session.k26 = !req.session.k26
-  ;(req.session.k27 ??= []).push('x')
+  req.session.k27 ??= []
+  req.session.k27.push('x')
   req.session.k28 = { id: req.session.k28?.id ?? 'a', qty: (req.session.k28?.qty ?? 0) + 1 }
   req.session.k29 = req.session.k29 === 'dark' ? 'light' : 'dark'
   req.session.k30 = new Date(req.session.k30 ?? Date.now())
-  ;(req.session.k31 ??= {}).n = 1
+  req.session.k31 ??= {}
+  req.session.k31.n = 1
   req.session.k32 = String(req.query.q ?? req.session.k32 ?? '')
   res.send('ok')
 })
 
 app.get('/r10', async (req, res) => {
   req.session.k30 = new Date(req.session.k30 ?? Date.now())
-  ;(req.session.k31 ??= {}).n = 1
+  req.session.k31 ??= {}
+  req.session.k31.n = 1
   req.session.k32 = String(req.query.q ?? req.session.k32 ?? '')
   req.session.k33 = (req.session.k33 ?? 0) + 1
   req.session.k34 = !req.session.k34
-  ;(req.session.k35 ??= []).push('x')
+  req.session.k35 ??= []
+  req.session.k35.push('x')
   req.session.k36 = { id: req.session.k36?.id ?? 'a', qty: (req.session.k36?.qty ?? 0) + 1 }
   req.session.k37 = req.session.k37 === 'dark' ? 'light' : 'dark'
   req.session.k38 = new Date(req.session.k38 ?? Date.now())
-  ;(req.session.k39 ??= {}).n = 1
+  req.session.k39 ??= {}
+  req.session.k39.n = 1
   req.flash('success', 'saved')
   res.send('ok')
 })
@@ -224,11 +252,13 @@ app.get('/r10', async (req, res) => {
 app.get('/r11', async (req, res) => {
   req.session.k37 = req.session.k37 === 'dark' ? 'light' : 'dark'
   req.session.k38 = new Date(req.session.k38 ?? Date.now())
-  ;(req.session.k39 ??= {}).n = 1
+  req.session.k39 ??= {}
+  req.session.k39.n = 1
   req.session.k0 = String(req.query.q ?? req.session.k0 ?? '')
   req.session.k1 = (req.session.k1 ?? 0) + 1
   req.session.k2 = !req.session.k2
-  ;(req.session.k3 ??= []).push('x')
+  req.session.k3 ??= []
+  req.session.k3.push('x')
   req.session.k4 = { id: req.session.k4?.id ?? 'a', qty: (req.session.k4?.qty ?? 0) + 1 }
   req.session.k5 = req.session.k5 === 'dark' ? 'light' : 'dark'
   req.session.k6 = new Date(req.session.k6 ?? Date.now())
@@ -241,11 +271,13 @@ app.get('/r12', async (req, res) => {
   req.session.k4 = { id: req.session.k4?.id ?? 'a', qty: (req.session.k4?.qty ?? 0) + 1 }
   req.session.k5 = req.session.k5 === 'dark' ? 'light' : 'dark'
   req.session.k6 = new Date(req.session.k6 ?? Date.now())
-  ;(req.session.k7 ??= {}).n = 1
+  req.session.k7 ??= {}
+  req.session.k7.n = 1
   req.session.k8 = String(req.query.q ?? req.session.k8 ?? '')
   req.session.k9 = (req.session.k9 ?? 0) + 1
   req.session.k10 = !req.session.k10
-  ;(req.session.k11 ??= []).push('x')
+  req.session.k11 ??= []
+  req.session.k11.push('x')
   req.session.k12 = { id: req.session.k12?.id ?? 'a', qty: (req.session.k12?.qty ?? 0) + 1 }
   req.session.k13 = req.session.k13 === 'dark' ? 'light' : 'dark'
   req.session.regenerate(() => {})
@@ -253,41 +285,49 @@ app.get('/r12', async (req, res) => {
 })
 
 app.get('/r13', async (req, res) => {
-  ;(req.session.k11 ??= []).push('x')
+  req.session.k11 ??= []
+  req.session.k11.push('x')
   req.session.k12 = { id: req.session.k12?.id ?? 'a', qty: (req.session.k12?.qty ?? 0) + 1 }
   req.session.k13 = req.session.k13 === 'dark' ? 'light' : 'dark'
   req.session.k14 = new Date(req.session.k14 ?? Date.now())
-  ;(req.session.k15 ??= {}).n = 1
+  req.session.k15 ??= {}
+  req.session.k15.n = 1
   req.session.k16 = String(req.query.q ?? req.session.k16 ?? '')
   req.session.k17 = (req.session.k17 ?? 0) + 1
   req.session.k18 = !req.session.k18
-  ;(req.session.k19 ??= []).push('x')
+  req.session.k19 ??= []
+  req.session.k19.push('x')
   req.session.k20 = { id: req.session.k20?.id ?? 'a', qty: (req.session.k20?.qty ?? 0) + 1 }
   res.send('ok')
 })
 
 app.get('/r14', async (req, res) => {
   req.session.k18 = !req.session.k18
-  ;(req.session.k19 ??= []).push('x')
+  req.session.k19 ??= []
+  req.session.k19.push('x')
   req.session.k20 = { id: req.session.k20?.id ?? 'a', qty: (req.session.k20?.qty ?? 0) + 1 }
   req.session.k21 = req.session.k21 === 'dark' ? 'light' : 'dark'
   req.session.k22 = new Date(req.session.k22 ?? Date.now())
-  ;(req.session.k23 ??= {}).n = 1
+  req.session.k23 ??= {}
+  req.session.k23.n = 1
   req.session.k24 = String(req.query.q ?? req.session.k24 ?? '')
   req.session.k25 = (req.session.k25 ?? 0) + 1
   req.session.k26 = !req.session.k26
-  ;(req.session.k27 ??= []).push('x')
+  req.session.k27 ??= []
+  req.session.k27.push('x')
   res.send('ok')
 })
 
 app.get('/r15', async (req, res) => {
   req.session.k25 = (req.session.k25 ?? 0) + 1
   req.session.k26 = !req.session.k26
-  ;(req.session.k27 ??= []).push('x')
+  req.session.k27 ??= []
+  req.session.k27.push('x')
   req.session.k28 = { id: req.session.k28?.id ?? 'a', qty: (req.session.k28?.qty ?? 0) + 1 }
   req.session.k29 = req.session.k29 === 'dark' ? 'light' : 'dark'
   req.session.k30 = new Date(req.session.k30 ?? Date.now())
-  ;(req.session.k31 ??= {}).n = 1
+  req.session.k31 ??= {}
+  req.session.k31.n = 1
   req.session.k32 = String(req.query.q ?? req.session.k32 ?? '')
   req.session.k33 = (req.session.k33 ?? 0) + 1
   req.session.k34 = !req.session.k34
@@ -299,11 +339,13 @@ app.get('/r16', async (req, res) => {
   req.session.k32 = String(req.query.q ?? req.session.k32 ?? '')
   req.session.k33 = (req.session.k33 ?? 0) + 1
   req.session.k34 = !req.session.k34
-  ;(req.session.k35 ??= []).push('x')
+  req.session.k35 ??= []
+  req.session.k35.push('x')
   req.session.k36 = { id: req.session.k36?.id ?? 'a', qty: (req.session.k36?.qty ?? 0) + 1 }
   req.session.k37 = req.session.k37 === 'dark' ? 'light' : 'dark'
   req.session.k38 = new Date(req.session.k38 ?? Date.now())
-  ;(req.session.k39 ??= {}).n = 1
+  req.session.k39 ??= {}
+  req.session.k39.n = 1
   req.session.k0 = String(req.query.q ?? req.session.k0 ?? '')
   req.session.k1 = (req.session.k1 ?? 0) + 1
   const notices: string[] = req.flash('notice')
@@ -312,41 +354,49 @@ app.get('/r16', async (req, res) => {
 })
 
 app.get('/r17', async (req, res) => {
-  ;(req.session.k39 ??= {}).n = 1
+  req.session.k39 ??= {}
+  req.session.k39.n = 1
   req.session.k0 = String(req.query.q ?? req.session.k0 ?? '')
   req.session.k1 = (req.session.k1 ?? 0) + 1
   req.session.k2 = !req.session.k2
-  ;(req.session.k3 ??= []).push('x')
+  req.session.k3 ??= []
+  req.session.k3.push('x')
   req.session.k4 = { id: req.session.k4?.id ?? 'a', qty: (req.session.k4?.qty ?? 0) + 1 }
   req.session.k5 = req.session.k5 === 'dark' ? 'light' : 'dark'
   req.session.k6 = new Date(req.session.k6 ?? Date.now())
-  ;(req.session.k7 ??= {}).n = 1
+  req.session.k7 ??= {}
+  req.session.k7.n = 1
   req.session.k8 = String(req.query.q ?? req.session.k8 ?? '')
   res.send('ok')
 })
 
 app.get('/r18', async (req, res) => {
   req.session.k6 = new Date(req.session.k6 ?? Date.now())
-  ;(req.session.k7 ??= {}).n = 1
+  req.session.k7 ??= {}
+  req.session.k7.n = 1
   req.session.k8 = String(req.query.q ?? req.session.k8 ?? '')
   req.session.k9 = (req.session.k9 ?? 0) + 1
   req.session.k10 = !req.session.k10
-  ;(req.session.k11 ??= []).push('x')
+  req.session.k11 ??= []
+  req.session.k11.push('x')
   req.session.k12 = { id: req.session.k12?.id ?? 'a', qty: (req.session.k12?.qty ?? 0) + 1 }
   req.session.k13 = req.session.k13 === 'dark' ? 'light' : 'dark'
   req.session.k14 = new Date(req.session.k14 ?? Date.now())
-  ;(req.session.k15 ??= {}).n = 1
+  req.session.k15 ??= {}
+  req.session.k15.n = 1
   res.send('ok')
 })
 
 app.get('/r19', async (req, res) => {
   req.session.k13 = req.session.k13 === 'dark' ? 'light' : 'dark'
   req.session.k14 = new Date(req.session.k14 ?? Date.now())
-  ;(req.session.k15 ??= {}).n = 1
+  req.session.k15 ??= {}
+  req.session.k15.n = 1
   req.session.k16 = String(req.query.q ?? req.session.k16 ?? '')
   req.session.k17 = (req.session.k17 ?? 0) + 1
   req.session.k18 = !req.session.k18
-  ;(req.session.k19 ??= []).push('x')
+  req.session.k19 ??= []
+  req.session.k19.push('x')
   req.session.k20 = { id: req.session.k20?.id ?? 'a', qty: (req.session.k20?.qty ?? 0) + 1 }
   req.session.k21 = req.session.k21 === 'dark' ? 'light' : 'dark'
   req.session.k22 = new Date(req.session.k22 ?? Date.now())
@@ -357,11 +407,13 @@ app.get('/r20', async (req, res) => {
   req.session.k20 = { id: req.session.k20?.id ?? 'a', qty: (req.session.k20?.qty ?? 0) + 1 }
   req.session.k21 = req.session.k21 === 'dark' ? 'light' : 'dark'
   req.session.k22 = new Date(req.session.k22 ?? Date.now())
-  ;(req.session.k23 ??= {}).n = 1
+  req.session.k23 ??= {}
+  req.session.k23.n = 1
   req.session.k24 = String(req.query.q ?? req.session.k24 ?? '')
   req.session.k25 = (req.session.k25 ?? 0) + 1
   req.session.k26 = !req.session.k26
-  ;(req.session.k27 ??= []).push('x')
+  req.session.k27 ??= []
+  req.session.k27.push('x')
   req.session.k28 = { id: req.session.k28?.id ?? 'a', qty: (req.session.k28?.qty ?? 0) + 1 }
   req.session.k29 = req.session.k29 === 'dark' ? 'light' : 'dark'
   req.flash('success', 'saved')
@@ -369,15 +421,18 @@ app.get('/r20', async (req, res) => {
 })
 
 app.get('/r21', async (req, res) => {
-  ;(req.session.k27 ??= []).push('x')
+  req.session.k27 ??= []
+  req.session.k27.push('x')
   req.session.k28 = { id: req.session.k28?.id ?? 'a', qty: (req.session.k28?.qty ?? 0) + 1 }
   req.session.k29 = req.session.k29 === 'dark' ? 'light' : 'dark'
   req.session.k30 = new Date(req.session.k30 ?? Date.now())
-  ;(req.session.k31 ??= {}).n = 1
+  req.session.k31 ??= {}
+  req.session.k31.n = 1
   req.session.k32 = String(req.query.q ?? req.session.k32 ?? '')
   req.session.k33 = (req.session.k33 ?? 0) + 1
   req.session.k34 = !req.session.k34
-  ;(req.session.k35 ??= []).push('x')
+  req.session.k35 ??= []
+  req.session.k35.push('x')
   req.session.k36 = { id: req.session.k36?.id ?? 'a', qty: (req.session.k36?.qty ?? 0) + 1 }
   const notices: string[] = req.flash('notice')
   void notices
@@ -386,15 +441,18 @@ app.get('/r21', async (req, res) => {
 
 app.get('/r22', async (req, res) => {
   req.session.k34 = !req.session.k34
-  ;(req.session.k35 ??= []).push('x')
+  req.session.k35 ??= []
+  req.session.k35.push('x')
   req.session.k36 = { id: req.session.k36?.id ?? 'a', qty: (req.session.k36?.qty ?? 0) + 1 }
   req.session.k37 = req.session.k37 === 'dark' ? 'light' : 'dark'
   req.session.k38 = new Date(req.session.k38 ?? Date.now())
-  ;(req.session.k39 ??= {}).n = 1
+  req.session.k39 ??= {}
+  req.session.k39.n = 1
   req.session.k0 = String(req.query.q ?? req.session.k0 ?? '')
   req.session.k1 = (req.session.k1 ?? 0) + 1
   req.session.k2 = !req.session.k2
-  ;(req.session.k3 ??= []).push('x')
+  req.session.k3 ??= []
+  req.session.k3.push('x')
   req.session.regenerate(() => {})
   res.send('ok')
 })
@@ -402,11 +460,13 @@ app.get('/r22', async (req, res) => {
 app.get('/r23', async (req, res) => {
   req.session.k1 = (req.session.k1 ?? 0) + 1
   req.session.k2 = !req.session.k2
-  ;(req.session.k3 ??= []).push('x')
+  req.session.k3 ??= []
+  req.session.k3.push('x')
   req.session.k4 = { id: req.session.k4?.id ?? 'a', qty: (req.session.k4?.qty ?? 0) + 1 }
   req.session.k5 = req.session.k5 === 'dark' ? 'light' : 'dark'
   req.session.k6 = new Date(req.session.k6 ?? Date.now())
-  ;(req.session.k7 ??= {}).n = 1
+  req.session.k7 ??= {}
+  req.session.k7.n = 1
   req.session.k8 = String(req.query.q ?? req.session.k8 ?? '')
   req.session.k9 = (req.session.k9 ?? 0) + 1
   req.session.k10 = !req.session.k10
@@ -417,26 +477,31 @@ app.get('/r24', async (req, res) => {
   req.session.k8 = String(req.query.q ?? req.session.k8 ?? '')
   req.session.k9 = (req.session.k9 ?? 0) + 1
   req.session.k10 = !req.session.k10
-  ;(req.session.k11 ??= []).push('x')
+  req.session.k11 ??= []
+  req.session.k11.push('x')
   req.session.k12 = { id: req.session.k12?.id ?? 'a', qty: (req.session.k12?.qty ?? 0) + 1 }
   req.session.k13 = req.session.k13 === 'dark' ? 'light' : 'dark'
   req.session.k14 = new Date(req.session.k14 ?? Date.now())
-  ;(req.session.k15 ??= {}).n = 1
+  req.session.k15 ??= {}
+  req.session.k15.n = 1
   req.session.k16 = String(req.query.q ?? req.session.k16 ?? '')
   req.session.k17 = (req.session.k17 ?? 0) + 1
   res.send('ok')
 })
 
 app.get('/r25', async (req, res) => {
-  ;(req.session.k15 ??= {}).n = 1
+  req.session.k15 ??= {}
+  req.session.k15.n = 1
   req.session.k16 = String(req.query.q ?? req.session.k16 ?? '')
   req.session.k17 = (req.session.k17 ?? 0) + 1
   req.session.k18 = !req.session.k18
-  ;(req.session.k19 ??= []).push('x')
+  req.session.k19 ??= []
+  req.session.k19.push('x')
   req.session.k20 = { id: req.session.k20?.id ?? 'a', qty: (req.session.k20?.qty ?? 0) + 1 }
   req.session.k21 = req.session.k21 === 'dark' ? 'light' : 'dark'
   req.session.k22 = new Date(req.session.k22 ?? Date.now())
-  ;(req.session.k23 ??= {}).n = 1
+  req.session.k23 ??= {}
+  req.session.k23.n = 1
   req.session.k24 = String(req.query.q ?? req.session.k24 ?? '')
   req.flash('success', 'saved')
   res.send('ok')
@@ -444,15 +509,18 @@ app.get('/r25', async (req, res) => {
 
 app.get('/r26', async (req, res) => {
   req.session.k22 = new Date(req.session.k22 ?? Date.now())
-  ;(req.session.k23 ??= {}).n = 1
+  req.session.k23 ??= {}
+  req.session.k23.n = 1
   req.session.k24 = String(req.query.q ?? req.session.k24 ?? '')
   req.session.k25 = (req.session.k25 ?? 0) + 1
   req.session.k26 = !req.session.k26
-  ;(req.session.k27 ??= []).push('x')
+  req.session.k27 ??= []
+  req.session.k27.push('x')
   req.session.k28 = { id: req.session.k28?.id ?? 'a', qty: (req.session.k28?.qty ?? 0) + 1 }
   req.session.k29 = req.session.k29 === 'dark' ? 'light' : 'dark'
   req.session.k30 = new Date(req.session.k30 ?? Date.now())
-  ;(req.session.k31 ??= {}).n = 1
+  req.session.k31 ??= {}
+  req.session.k31.n = 1
   const notices: string[] = req.flash('notice')
   void notices
   res.send('ok')
@@ -461,11 +529,13 @@ app.get('/r26', async (req, res) => {
 app.get('/r27', async (req, res) => {
   req.session.k29 = req.session.k29 === 'dark' ? 'light' : 'dark'
   req.session.k30 = new Date(req.session.k30 ?? Date.now())
-  ;(req.session.k31 ??= {}).n = 1
+  req.session.k31 ??= {}
+  req.session.k31.n = 1
   req.session.k32 = String(req.query.q ?? req.session.k32 ?? '')
   req.session.k33 = (req.session.k33 ?? 0) + 1
   req.session.k34 = !req.session.k34
-  ;(req.session.k35 ??= []).push('x')
+  req.session.k35 ??= []
+  req.session.k35.push('x')
   req.session.k36 = { id: req.session.k36?.id ?? 'a', qty: (req.session.k36?.qty ?? 0) + 1 }
   req.session.k37 = req.session.k37 === 'dark' ? 'light' : 'dark'
   req.session.k38 = new Date(req.session.k38 ?? Date.now())
@@ -476,26 +546,31 @@ app.get('/r28', async (req, res) => {
   req.session.k36 = { id: req.session.k36?.id ?? 'a', qty: (req.session.k36?.qty ?? 0) + 1 }
   req.session.k37 = req.session.k37 === 'dark' ? 'light' : 'dark'
   req.session.k38 = new Date(req.session.k38 ?? Date.now())
-  ;(req.session.k39 ??= {}).n = 1
+  req.session.k39 ??= {}
+  req.session.k39.n = 1
   req.session.k0 = String(req.query.q ?? req.session.k0 ?? '')
   req.session.k1 = (req.session.k1 ?? 0) + 1
   req.session.k2 = !req.session.k2
-  ;(req.session.k3 ??= []).push('x')
+  req.session.k3 ??= []
+  req.session.k3.push('x')
   req.session.k4 = { id: req.session.k4?.id ?? 'a', qty: (req.session.k4?.qty ?? 0) + 1 }
   req.session.k5 = req.session.k5 === 'dark' ? 'light' : 'dark'
   res.send('ok')
 })
 
 app.get('/r29', async (req, res) => {
-  ;(req.session.k3 ??= []).push('x')
+  req.session.k3 ??= []
+  req.session.k3.push('x')
   req.session.k4 = { id: req.session.k4?.id ?? 'a', qty: (req.session.k4?.qty ?? 0) + 1 }
   req.session.k5 = req.session.k5 === 'dark' ? 'light' : 'dark'
   req.session.k6 = new Date(req.session.k6 ?? Date.now())
-  ;(req.session.k7 ??= {}).n = 1
+  req.session.k7 ??= {}
+  req.session.k7.n = 1
   req.session.k8 = String(req.query.q ?? req.session.k8 ?? '')
   req.session.k9 = (req.session.k9 ?? 0) + 1
   req.session.k10 = !req.session.k10
-  ;(req.session.k11 ??= []).push('x')
+  req.session.k11 ??= []
+  req.session.k11.push('x')
   req.session.k12 = { id: req.session.k12?.id ?? 'a', qty: (req.session.k12?.qty ?? 0) + 1 }
   res.send('ok')
 })

@@ -65,11 +65,13 @@ app.get('/r0', async (req, res) => {
   req.session.k0 = String(req.query.q ?? req.session.k0 ?? '')
   req.session.k1 = (req.session.k1 ?? 0) + 1
   req.session.k2 = !req.session.k2
-  ;(req.session.k3 ??= []).push('x')
+  req.session.k3 ??= []
+  req.session.k3.push('x')
   req.session.k4 = { id: req.session.k4?.id ?? 'a', qty: (req.session.k4?.qty ?? 0) + 1 }
   req.session.k5 = req.session.k5 === 'dark' ? 'light' : 'dark'
   req.session.k6 = new Date(req.session.k6 ?? Date.now())
-  ;(req.session.k7 ??= {}).n = 1
+  req.session.k7 ??= {}
+  req.session.k7.n = 1
   req.session.k8 = String(req.query.q ?? req.session.k8 ?? '')
   req.session.k9 = (req.session.k9 ?? 0) + 1
   req.flash('success', 'saved')
@@ -77,15 +79,18 @@ app.get('/r0', async (req, res) => {
 })
 
 app.get('/r1', async (req, res) => {
-  ;(req.session.k7 ??= {}).n = 1
+  req.session.k7 ??= {}
+  req.session.k7.n = 1
   req.session.k8 = String(req.query.q ?? req.session.k8 ?? '')
   req.session.k9 = (req.session.k9 ?? 0) + 1
   req.session.k10 = !req.session.k10
-  ;(req.session.k11 ??= []).push('x')
+  req.session.k11 ??= []
+  req.session.k11.push('x')
   req.session.k12 = { id: req.session.k12?.id ?? 'a', qty: (req.session.k12?.qty ?? 0) + 1 }
   req.session.k13 = req.session.k13 === 'dark' ? 'light' : 'dark'
   req.session.k14 = new Date(req.session.k14 ?? Date.now())
-  ;(req.session.k15 ??= {}).n = 1
+  req.session.k15 ??= {}
+  req.session.k15.n = 1
   req.session.k16 = String(req.query.q ?? req.session.k16 ?? '')
   const notices: string[] = req.flash('notice')
   void notices
@@ -94,15 +99,18 @@ app.get('/r1', async (req, res) => {
 
 app.get('/r2', async (req, res) => {
   req.session.k14 = new Date(req.session.k14 ?? Date.now())
-  ;(req.session.k15 ??= {}).n = 1
+  req.session.k15 ??= {}
+  req.session.k15.n = 1
   req.session.k16 = String(req.query.q ?? req.session.k16 ?? '')
   req.session.k17 = (req.session.k17 ?? 0) + 1
   req.session.k18 = !req.session.k18
-  ;(req.session.k19 ??= []).push('x')
+  req.session.k19 ??= []
+  req.session.k19.push('x')
   req.session.k20 = { id: req.session.k20?.id ?? 'a', qty: (req.session.k20?.qty ?? 0) + 1 }
   req.session.k21 = req.session.k21 === 'dark' ? 'light' : 'dark'
   req.session.k22 = new Date(req.session.k22 ?? Date.now())
-  ;(req.session.k23 ??= {}).n = 1
+  req.session.k23 ??= {}
+  req.session.k23.n = 1
   req.session.regenerate(() => {})
   res.send('ok')
 })
@@ -110,11 +118,13 @@ app.get('/r2', async (req, res) => {
 app.get('/r3', async (req, res) => {
   req.session.k21 = req.session.k21 === 'dark' ? 'light' : 'dark'
   req.session.k22 = new Date(req.session.k22 ?? Date.now())
-  ;(req.session.k23 ??= {}).n = 1
+  req.session.k23 ??= {}
+  req.session.k23.n = 1
   req.session.k24 = String(req.query.q ?? req.session.k24 ?? '')
   req.session.k25 = (req.session.k25 ?? 0) + 1
   req.session.k26 = !req.session.k26
-  ;(req.session.k27 ??= []).push('x')
+  req.session.k27 ??= []
+  req.session.k27.push('x')
   req.session.k28 = { id: req.session.k28?.id ?? 'a', qty: (req.session.k28?.qty ?? 0) + 1 }
   req.session.k29 = req.session.k29 === 'dark' ? 'light' : 'dark'
   req.session.k30 = new Date(req.session.k30 ?? Date.now())
@@ -125,26 +135,31 @@ app.get('/r4', async (req, res) => {
   req.session.k28 = { id: req.session.k28?.id ?? 'a', qty: (req.session.k28?.qty ?? 0) + 1 }
   req.session.k29 = req.session.k29 === 'dark' ? 'light' : 'dark'
   req.session.k30 = new Date(req.session.k30 ?? Date.now())
-  ;(req.session.k31 ??= {}).n = 1
+  req.session.k31 ??= {}
+  req.session.k31.n = 1
   req.session.k32 = String(req.query.q ?? req.session.k32 ?? '')
   req.session.k33 = (req.session.k33 ?? 0) + 1
   req.session.k34 = !req.session.k34
-  ;(req.session.k35 ??= []).push('x')
+  req.session.k35 ??= []
+  req.session.k35.push('x')
   req.session.k36 = { id: req.session.k36?.id ?? 'a', qty: (req.session.k36?.qty ?? 0) + 1 }
   req.session.k37 = req.session.k37 === 'dark' ? 'light' : 'dark'
   res.send('ok')
 })
 
 app.get('/r5', async (req, res) => {
-  ;(req.session.k35 ??= []).push('x')
+  req.session.k35 ??= []
+  req.session.k35.push('x')
   req.session.k36 = { id: req.session.k36?.id ?? 'a', qty: (req.session.k36?.qty ?? 0) + 1 }
   req.session.k37 = req.session.k37 === 'dark' ? 'light' : 'dark'
   req.session.k38 = new Date(req.session.k38 ?? Date.now())
-  ;(req.session.k39 ??= {}).n = 1
+  req.session.k39 ??= {}
+  req.session.k39.n = 1
   req.session.k0 = String(req.query.q ?? req.session.k0 ?? '')
   req.session.k1 = (req.session.k1 ?? 0) + 1
   req.session.k2 = !req.session.k2
-  ;(req.session.k3 ??= []).push('x')
+  req.session.k3 ??= []
+  req.session.k3.push('x')
   req.session.k4 = { id: req.session.k4?.id ?? 'a', qty: (req.session.k4?.qty ?? 0) + 1 }
   req.flash('success', 'saved')
   res.send('ok')
@@ -152,15 +167,18 @@ app.get('/r5', async (req, res) => {
 
 app.get('/r6', async (req, res) => {
   req.session.k2 = !req.session.k2
-  ;(req.session.k3 ??= []).push('x')
+  req.session.k3 ??= []
+  req.session.k3.push('x')
   req.session.k4 = { id: req.session.k4?.id ?? 'a', qty: (req.session.k4?.qty ?? 0) + 1 }
   req.session.k5 = req.session.k5 === 'dark' ? 'light' : 'dark'
   req.session.k6 = new Date(req.session.k6 ?? Date.now())
-  ;(req.session.k7 ??= {}).n = 1
+  req.session.k7 ??= {}
+  req.session.k7.n = 1
   req.session.k8 = String(req.query.q ?? req.session.k8 ?? '')
   req.session.k9 = (req.session.k9 ?? 0) + 1
   req.session.k10 = !req.session.k10
-  ;(req.session.k11 ??= []).push('x')
+  req.session.k11 ??= []
+  req.session.k11.push('x')
   const notices: string[] = req.flash('notice')
   void notices
   res.send('ok')
@@ -169,11 +187,13 @@ app.get('/r6', async (req, res) => {
 app.get('/r7', async (req, res) => {
   req.session.k9 = (req.session.k9 ?? 0) + 1
   req.session.k10 = !req.session.k10
-  ;(req.session.k11 ??= []).push('x')
+  req.session.k11 ??= []
+  req.session.k11.push('x')
   req.session.k12 = { id: req.session.k12?.id ?? 'a', qty: (req.session.k12?.qty ?? 0) + 1 }
   req.session.k13 = req.session.k13 === 'dark' ? 'light' : 'dark'
   req.session.k14 = new Date(req.session.k14 ?? Date.now())
-  ;(req.session.k15 ??= {}).n = 1
+  req.session.k15 ??= {}
+  req.session.k15.n = 1
   req.session.k16 = String(req.query.q ?? req.session.k16 ?? '')
   req.session.k17 = (req.session.k17 ?? 0) + 1
   req.session.k18 = !req.session.k18
@@ -184,41 +204,49 @@ app.get('/r8', async (req, res) => {
   req.session.k16 = String(req.query.q ?? req.session.k16 ?? '')
   req.session.k17 = (req.session.k17 ?? 0) + 1
   req.session.k18 = !req.session.k18
-  ;(req.session.k19 ??= []).push('x')
+  req.session.k19 ??= []
+  req.session.k19.push('x')
   req.session.k20 = { id: req.session.k20?.id ?? 'a', qty: (req.session.k20?.qty ?? 0) + 1 }
   req.session.k21 = req.session.k21 === 'dark' ? 'light' : 'dark'
   req.session.k22 = new Date(req.session.k22 ?? Date.now())
-  ;(req.session.k23 ??= {}).n = 1
+  req.session.k23 ??= {}
+  req.session.k23.n = 1
   req.session.k24 = String(req.query.q ?? req.session.k24 ?? '')
   req.session.k25 = (req.session.k25 ?? 0) + 1
   res.send('ok')
 })
 
 app.get('/r9', async (req, res) => {
-  ;(req.session.k23 ??= {}).n = 1
+  req.session.k23 ??= {}
+  req.session.k23.n = 1
   req.session.k24 = String(req.query.q ?? req.session.k24 ?? '')
   req.session.k25 = (req.session.k25 ?? 0) + 1
   req.session.k26 = !req.session.k26
-  ;(req.session.k27 ??= []).push('x')
+  req.session.k27 ??= []
+  req.session.k27.push('x')
   req.session.k28 = { id: req.session.k28?.id ?? 'a', qty: (req.session.k28?.qty ?? 0) + 1 }
   req.session.k29 = req.session.k29 === 'dark' ? 'light' : 'dark'
   req.session.k30 = new Date(req.session.k30 ?? Date.now())
-  ;(req.session.k31 ??= {}).n = 1
+  req.session.k31 ??= {}
+  req.session.k31.n = 1
   req.session.k32 = String(req.query.q ?? req.session.k32 ?? '')
   res.send('ok')
 })
 
 app.get('/r10', async (req, res) => {
   req.session.k30 = new Date(req.session.k30 ?? Date.now())
-  ;(req.session.k31 ??= {}).n = 1
+  req.session.k31 ??= {}
+  req.session.k31.n = 1
   req.session.k32 = String(req.query.q ?? req.session.k32 ?? '')
   req.session.k33 = (req.session.k33 ?? 0) + 1
   req.session.k34 = !req.session.k34
-  ;(req.session.k35 ??= []).push('x')
+  req.session.k35 ??= []
+  req.session.k35.push('x')
   req.session.k36 = { id: req.session.k36?.id ?? 'a', qty: (req.session.k36?.qty ?? 0) + 1 }
   req.session.k37 = req.session.k37 === 'dark' ? 'light' : 'dark'
   req.session.k38 = new Date(req.session.k38 ?? Date.now())
-  ;(req.session.k39 ??= {}).n = 1
+  req.session.k39 ??= {}
+  req.session.k39.n = 1
   req.flash('success', 'saved')
   res.send('ok')
 })
@@ -226,11 +254,13 @@ app.get('/r10', async (req, res) => {
 app.get('/r11', async (req, res) => {
   req.session.k37 = req.session.k37 === 'dark' ? 'light' : 'dark'
   req.session.k38 = new Date(req.session.k38 ?? Date.now())
-  ;(req.session.k39 ??= {}).n = 1
+  req.session.k39 ??= {}
+  req.session.k39.n = 1
   req.session.k0 = String(req.query.q ?? req.session.k0 ?? '')
   req.session.k1 = (req.session.k1 ?? 0) + 1
   req.session.k2 = !req.session.k2
-  ;(req.session.k3 ??= []).push('x')
+  req.session.k3 ??= []
+  req.session.k3.push('x')
   req.session.k4 = { id: req.session.k4?.id ?? 'a', qty: (req.session.k4?.qty ?? 0) + 1 }
   req.session.k5 = req.session.k5 === 'dark' ? 'light' : 'dark'
   req.session.k6 = new Date(req.session.k6 ?? Date.now())
@@ -243,11 +273,13 @@ app.get('/r12', async (req, res) => {
   req.session.k4 = { id: req.session.k4?.id ?? 'a', qty: (req.session.k4?.qty ?? 0) + 1 }
   req.session.k5 = req.session.k5 === 'dark' ? 'light' : 'dark'
   req.session.k6 = new Date(req.session.k6 ?? Date.now())
-  ;(req.session.k7 ??= {}).n = 1
+  req.session.k7 ??= {}
+  req.session.k7.n = 1
   req.session.k8 = String(req.query.q ?? req.session.k8 ?? '')
   req.session.k9 = (req.session.k9 ?? 0) + 1
   req.session.k10 = !req.session.k10
-  ;(req.session.k11 ??= []).push('x')
+  req.session.k11 ??= []
+  req.session.k11.push('x')
   req.session.k12 = { id: req.session.k12?.id ?? 'a', qty: (req.session.k12?.qty ?? 0) + 1 }
   req.session.k13 = req.session.k13 === 'dark' ? 'light' : 'dark'
   req.session.regenerate(() => {})
@@ -255,41 +287,49 @@ app.get('/r12', async (req, res) => {
 })
 
 app.get('/r13', async (req, res) => {
-  ;(req.session.k11 ??= []).push('x')
+  req.session.k11 ??= []
+  req.session.k11.push('x')
   req.session.k12 = { id: req.session.k12?.id ?? 'a', qty: (req.session.k12?.qty ?? 0) + 1 }
   req.session.k13 = req.session.k13 === 'dark' ? 'light' : 'dark'
   req.session.k14 = new Date(req.session.k14 ?? Date.now())
-  ;(req.session.k15 ??= {}).n = 1
+  req.session.k15 ??= {}
+  req.session.k15.n = 1
   req.session.k16 = String(req.query.q ?? req.session.k16 ?? '')
   req.session.k17 = (req.session.k17 ?? 0) + 1
   req.session.k18 = !req.session.k18
-  ;(req.session.k19 ??= []).push('x')
+  req.session.k19 ??= []
+  req.session.k19.push('x')
   req.session.k20 = { id: req.session.k20?.id ?? 'a', qty: (req.session.k20?.qty ?? 0) + 1 }
   res.send('ok')
 })
 
 app.get('/r14', async (req, res) => {
   req.session.k18 = !req.session.k18
-  ;(req.session.k19 ??= []).push('x')
+  req.session.k19 ??= []
+  req.session.k19.push('x')
   req.session.k20 = { id: req.session.k20?.id ?? 'a', qty: (req.session.k20?.qty ?? 0) + 1 }
   req.session.k21 = req.session.k21 === 'dark' ? 'light' : 'dark'
   req.session.k22 = new Date(req.session.k22 ?? Date.now())
-  ;(req.session.k23 ??= {}).n = 1
+  req.session.k23 ??= {}
+  req.session.k23.n = 1
   req.session.k24 = String(req.query.q ?? req.session.k24 ?? '')
   req.session.k25 = (req.session.k25 ?? 0) + 1
   req.session.k26 = !req.session.k26
-  ;(req.session.k27 ??= []).push('x')
+  req.session.k27 ??= []
+  req.session.k27.push('x')
   res.send('ok')
 })
 
 app.get('/r15', async (req, res) => {
   req.session.k25 = (req.session.k25 ?? 0) + 1
   req.session.k26 = !req.session.k26
-  ;(req.session.k27 ??= []).push('x')
+  req.session.k27 ??= []
+  req.session.k27.push('x')
   req.session.k28 = { id: req.session.k28?.id ?? 'a', qty: (req.session.k28?.qty ?? 0) + 1 }
   req.session.k29 = req.session.k29 === 'dark' ? 'light' : 'dark'
   req.session.k30 = new Date(req.session.k30 ?? Date.now())
-  ;(req.session.k31 ??= {}).n = 1
+  req.session.k31 ??= {}
+  req.session.k31.n = 1
   req.session.k32 = String(req.query.q ?? req.session.k32 ?? '')
   req.session.k33 = (req.session.k33 ?? 0) + 1
   req.session.k34 = !req.session.k34
@@ -301,11 +341,13 @@ app.get('/r16', async (req, res) => {
   req.session.k32 = String(req.query.q ?? req.session.k32 ?? '')
   req.session.k33 = (req.session.k33 ?? 0) + 1
   req.session.k34 = !req.session.k34
-  ;(req.session.k35 ??= []).push('x')
+  req.session.k35 ??= []
+  req.session.k35.push('x')
   req.session.k36 = { id: req.session.k36?.id ?? 'a', qty: (req.session.k36?.qty ?? 0) + 1 }
   req.session.k37 = req.session.k37 === 'dark' ? 'light' : 'dark'
   req.session.k38 = new Date(req.session.k38 ?? Date.now())
-  ;(req.session.k39 ??= {}).n = 1
+  req.session.k39 ??= {}
+  req.session.k39.n = 1
   req.session.k0 = String(req.query.q ?? req.session.k0 ?? '')
   req.session.k1 = (req.session.k1 ?? 0) + 1
   const notices: string[] = req.flash('notice')
@@ -314,41 +356,49 @@ app.get('/r16', async (req, res) => {
 })
 
 app.get('/r17', async (req, res) => {
-  ;(req.session.k39 ??= {}).n = 1
+  req.session.k39 ??= {}
+  req.session.k39.n = 1
   req.session.k0 = String(req.query.q ?? req.session.k0 ?? '')
   req.session.k1 = (req.session.k1 ?? 0) + 1
   req.session.k2 = !req.session.k2
-  ;(req.session.k3 ??= []).push('x')
+  req.session.k3 ??= []
+  req.session.k3.push('x')
   req.session.k4 = { id: req.session.k4?.id ?? 'a', qty: (req.session.k4?.qty ?? 0) + 1 }
   req.session.k5 = req.session.k5 === 'dark' ? 'light' : 'dark'
   req.session.k6 = new Date(req.session.k6 ?? Date.now())
-  ;(req.session.k7 ??= {}).n = 1
+  req.session.k7 ??= {}
+  req.session.k7.n = 1
   req.session.k8 = String(req.query.q ?? req.session.k8 ?? '')
   res.send('ok')
 })
 
 app.get('/r18', async (req, res) => {
   req.session.k6 = new Date(req.session.k6 ?? Date.now())
-  ;(req.session.k7 ??= {}).n = 1
+  req.session.k7 ??= {}
+  req.session.k7.n = 1
   req.session.k8 = String(req.query.q ?? req.session.k8 ?? '')
   req.session.k9 = (req.session.k9 ?? 0) + 1
   req.session.k10 = !req.session.k10
-  ;(req.session.k11 ??= []).push('x')
+  req.session.k11 ??= []
+  req.session.k11.push('x')
   req.session.k12 = { id: req.session.k12?.id ?? 'a', qty: (req.session.k12?.qty ?? 0) + 1 }
   req.session.k13 = req.session.k13 === 'dark' ? 'light' : 'dark'
   req.session.k14 = new Date(req.session.k14 ?? Date.now())
-  ;(req.session.k15 ??= {}).n = 1
+  req.session.k15 ??= {}
+  req.session.k15.n = 1
   res.send('ok')
 })
 
 app.get('/r19', async (req, res) => {
   req.session.k13 = req.session.k13 === 'dark' ? 'light' : 'dark'
   req.session.k14 = new Date(req.session.k14 ?? Date.now())
-  ;(req.session.k15 ??= {}).n = 1
+  req.session.k15 ??= {}
+  req.session.k15.n = 1
   req.session.k16 = String(req.query.q ?? req.session.k16 ?? '')
   req.session.k17 = (req.session.k17 ?? 0) + 1
   req.session.k18 = !req.session.k18
-  ;(req.session.k19 ??= []).push('x')
+  req.session.k19 ??= []
+  req.session.k19.push('x')
   req.session.k20 = { id: req.session.k20?.id ?? 'a', qty: (req.session.k20?.qty ?? 0) + 1 }
   req.session.k21 = req.session.k21 === 'dark' ? 'light' : 'dark'
   req.session.k22 = new Date(req.session.k22 ?? Date.now())
@@ -359,11 +409,13 @@ app.get('/r20', async (req, res) => {
   req.session.k20 = { id: req.session.k20?.id ?? 'a', qty: (req.session.k20?.qty ?? 0) + 1 }
   req.session.k21 = req.session.k21 === 'dark' ? 'light' : 'dark'
   req.session.k22 = new Date(req.session.k22 ?? Date.now())
-  ;(req.session.k23 ??= {}).n = 1
+  req.session.k23 ??= {}
+  req.session.k23.n = 1
   req.session.k24 = String(req.query.q ?? req.session.k24 ?? '')
   req.session.k25 = (req.session.k25 ?? 0) + 1
   req.session.k26 = !req.session.k26
-  ;(req.session.k27 ??= []).push('x')
+  req.session.k27 ??= []
+  req.session.k27.push('x')
   req.session.k28 = { id: req.session.k28?.id ?? 'a', qty: (req.session.k28?.qty ?? 0) + 1 }
   req.session.k29 = req.session.k29 === 'dark' ? 'light' : 'dark'
   req.flash('success', 'saved')
@@ -371,15 +423,18 @@ app.get('/r20', async (req, res) => {
 })
 
 app.get('/r21', async (req, res) => {
-  ;(req.session.k27 ??= []).push('x')
+  req.session.k27 ??= []
+  req.session.k27.push('x')
   req.session.k28 = { id: req.session.k28?.id ?? 'a', qty: (req.session.k28?.qty ?? 0) + 1 }
   req.session.k29 = req.session.k29 === 'dark' ? 'light' : 'dark'
   req.session.k30 = new Date(req.session.k30 ?? Date.now())
-  ;(req.session.k31 ??= {}).n = 1
+  req.session.k31 ??= {}
+  req.session.k31.n = 1
   req.session.k32 = String(req.query.q ?? req.session.k32 ?? '')
   req.session.k33 = (req.session.k33 ?? 0) + 1
   req.session.k34 = !req.session.k34
-  ;(req.session.k35 ??= []).push('x')
+  req.session.k35 ??= []
+  req.session.k35.push('x')
   req.session.k36 = { id: req.session.k36?.id ?? 'a', qty: (req.session.k36?.qty ?? 0) + 1 }
   const notices: string[] = req.flash('notice')
   void notices
@@ -388,15 +443,18 @@ app.get('/r21', async (req, res) => {
 
 app.get('/r22', async (req, res) => {
   req.session.k34 = !req.session.k34
-  ;(req.session.k35 ??= []).push('x')
+  req.session.k35 ??= []
+  req.session.k35.push('x')
   req.session.k36 = { id: req.session.k36?.id ?? 'a', qty: (req.session.k36?.qty ?? 0) + 1 }
   req.session.k37 = req.session.k37 === 'dark' ? 'light' : 'dark'
   req.session.k38 = new Date(req.session.k38 ?? Date.now())
-  ;(req.session.k39 ??= {}).n = 1
+  req.session.k39 ??= {}
+  req.session.k39.n = 1
   req.session.k0 = String(req.query.q ?? req.session.k0 ?? '')
   req.session.k1 = (req.session.k1 ?? 0) + 1
   req.session.k2 = !req.session.k2
-  ;(req.session.k3 ??= []).push('x')
+  req.session.k3 ??= []
+  req.session.k3.push('x')
   req.session.regenerate(() => {})
   res.send('ok')
 })
@@ -404,11 +462,13 @@ app.get('/r22', async (req, res) => {
 app.get('/r23', async (req, res) => {
   req.session.k1 = (req.session.k1 ?? 0) + 1
   req.session.k2 = !req.session.k2
-  ;(req.session.k3 ??= []).push('x')
+  req.session.k3 ??= []
+  req.session.k3.push('x')
   req.session.k4 = { id: req.session.k4?.id ?? 'a', qty: (req.session.k4?.qty ?? 0) + 1 }
   req.session.k5 = req.session.k5 === 'dark' ? 'light' : 'dark'
   req.session.k6 = new Date(req.session.k6 ?? Date.now())
-  ;(req.session.k7 ??= {}).n = 1
+  req.session.k7 ??= {}
+  req.session.k7.n = 1
   req.session.k8 = String(req.query.q ?? req.session.k8 ?? '')
   req.session.k9 = (req.session.k9 ?? 0) + 1
   req.session.k10 = !req.session.k10
@@ -419,26 +479,31 @@ app.get('/r24', async (req, res) => {
   req.session.k8 = String(req.query.q ?? req.session.k8 ?? '')
   req.session.k9 = (req.session.k9 ?? 0) + 1
   req.session.k10 = !req.session.k10
-  ;(req.session.k11 ??= []).push('x')
+  req.session.k11 ??= []
+  req.session.k11.push('x')
   req.session.k12 = { id: req.session.k12?.id ?? 'a', qty: (req.session.k12?.qty ?? 0) + 1 }
   req.session.k13 = req.session.k13 === 'dark' ? 'light' : 'dark'
   req.session.k14 = new Date(req.session.k14 ?? Date.now())
-  ;(req.session.k15 ??= {}).n = 1
+  req.session.k15 ??= {}
+  req.session.k15.n = 1
   req.session.k16 = String(req.query.q ?? req.session.k16 ?? '')
   req.session.k17 = (req.session.k17 ?? 0) + 1
   res.send('ok')
 })
 
 app.get('/r25', async (req, res) => {
-  ;(req.session.k15 ??= {}).n = 1
+  req.session.k15 ??= {}
+  req.session.k15.n = 1
   req.session.k16 = String(req.query.q ?? req.session.k16 ?? '')
   req.session.k17 = (req.session.k17 ?? 0) + 1
   req.session.k18 = !req.session.k18
-  ;(req.session.k19 ??= []).push('x')
+  req.session.k19 ??= []
+  req.session.k19.push('x')
   req.session.k20 = { id: req.session.k20?.id ?? 'a', qty: (req.session.k20?.qty ?? 0) + 1 }
   req.session.k21 = req.session.k21 === 'dark' ? 'light' : 'dark'
   req.session.k22 = new Date(req.session.k22 ?? Date.now())
-  ;(req.session.k23 ??= {}).n = 1
+  req.session.k23 ??= {}
+  req.session.k23.n = 1
   req.session.k24 = String(req.query.q ?? req.session.k24 ?? '')
   req.flash('success', 'saved')
   res.send('ok')
@@ -446,15 +511,18 @@ app.get('/r25', async (req, res) => {
 
 app.get('/r26', async (req, res) => {
   req.session.k22 = new Date(req.session.k22 ?? Date.now())
-  ;(req.session.k23 ??= {}).n = 1
+  req.session.k23 ??= {}
+  req.session.k23.n = 1
   req.session.k24 = String(req.query.q ?? req.session.k24 ?? '')
   req.session.k25 = (req.session.k25 ?? 0) + 1
   req.session.k26 = !req.session.k26
-  ;(req.session.k27 ??= []).push('x')
+  req.session.k27 ??= []
+  req.session.k27.push('x')
   req.session.k28 = { id: req.session.k28?.id ?? 'a', qty: (req.session.k28?.qty ?? 0) + 1 }
   req.session.k29 = req.session.k29 === 'dark' ? 'light' : 'dark'
   req.session.k30 = new Date(req.session.k30 ?? Date.now())
-  ;(req.session.k31 ??= {}).n = 1
+  req.session.k31 ??= {}
+  req.session.k31.n = 1
   const notices: string[] = req.flash('notice')
   void notices
   res.send('ok')
@@ -463,11 +531,13 @@ app.get('/r26', async (req, res) => {
 app.get('/r27', async (req, res) => {
   req.session.k29 = req.session.k29 === 'dark' ? 'light' : 'dark'
   req.session.k30 = new Date(req.session.k30 ?? Date.now())
-  ;(req.session.k31 ??= {}).n = 1
+  req.session.k31 ??= {}
+  req.session.k31.n = 1
   req.session.k32 = String(req.query.q ?? req.session.k32 ?? '')
   req.session.k33 = (req.session.k33 ?? 0) + 1
   req.session.k34 = !req.session.k34
-  ;(req.session.k35 ??= []).push('x')
+  req.session.k35 ??= []
+  req.session.k35.push('x')
   req.session.k36 = { id: req.session.k36?.id ?? 'a', qty: (req.session.k36?.qty ?? 0) + 1 }
   req.session.k37 = req.session.k37 === 'dark' ? 'light' : 'dark'
   req.session.k38 = new Date(req.session.k38 ?? Date.now())
@@ -478,26 +548,31 @@ app.get('/r28', async (req, res) => {
   req.session.k36 = { id: req.session.k36?.id ?? 'a', qty: (req.session.k36?.qty ?? 0) + 1 }
   req.session.k37 = req.session.k37 === 'dark' ? 'light' : 'dark'
   req.session.k38 = new Date(req.session.k38 ?? Date.now())
-  ;(req.session.k39 ??= {}).n = 1
+  req.session.k39 ??= {}
+  req.session.k39.n = 1
   req.session.k0 = String(req.query.q ?? req.session.k0 ?? '')
   req.session.k1 = (req.session.k1 ?? 0) + 1
   req.session.k2 = !req.session.k2
-  ;(req.session.k3 ??= []).push('x')
+  req.session.k3 ??= []
+  req.session.k3.push('x')
   req.session.k4 = { id: req.session.k4?.id ?? 'a', qty: (req.session.k4?.qty ?? 0) + 1 }
   req.session.k5 = req.session.k5 === 'dark' ? 'light' : 'dark'
   res.send('ok')
 })
 
 app.get('/r29', async (req, res) => {
-  ;(req.session.k3 ??= []).push('x')
+  req.session.k3 ??= []
+  req.session.k3.push('x')
   req.session.k4 = { id: req.session.k4?.id ?? 'a', qty: (req.session.k4?.qty ?? 0) + 1 }
   req.session.k5 = req.session.k5 === 'dark' ? 'light' : 'dark'
   req.session.k6 = new Date(req.session.k6 ?? Date.now())
-  ;(req.session.k7 ??= {}).n = 1
+  req.session.k7 ??= {}
+  req.session.k7.n = 1
   req.session.k8 = String(req.query.q ?? req.session.k8 ?? '')
   req.session.k9 = (req.session.k9 ?? 0) + 1
   req.session.k10 = !req.session.k10
-  ;(req.session.k11 ??= []).push('x')
+  req.session.k11 ??= []
+  req.session.k11.push('x')
   req.session.k12 = { id: req.session.k12?.id ?? 'a', qty: (req.session.k12?.qty ?? 0) + 1 }
   res.send('ok')
 })
