@@ -1,7 +1,7 @@
-import { signId } from '../cookie/signature.js'
 import { type Changes, changesOf } from './changes.js'
 import type { RequestState } from './request-state.js'
-import { touchSession, writeSession } from './write.js'
+import { appendCookie, signedValue } from './set-cookie.js'
+import { destroySession, touchSession, writeSession } from './write.js'
 
 // The commit: at the end of the request, decide what reaches the store (a save, a touch, nothing)
 // and which cookie goes out. The decisions are the three named predicates, as in express-session:
@@ -24,14 +24,6 @@ export function commitSession(s: RequestState): Promise<void> | undefined {
   if (shouldTouch(s)) return touchSession(s).then(() => beforeHeaders(s))
   beforeHeaders(s)
   return undefined
-}
-
-/** End the session: no write after this, the cookie cleared, the stored record deleted. */
-export async function destroySession(s: RequestState): Promise<void> {
-  Object.freeze(s.object)
-  // Clear the cookie only where the browser has one: a logout without a cookie sets nothing.
-  if (s.presentedId !== undefined || s.record === 'stored') clearCookie(s)
-  await s.endStoredSession('destroyed')
 }
 
 /** Whether this request must write the session. */
@@ -87,28 +79,4 @@ export function beforeHeaders(s: RequestState): void {
   if (!shouldSetCookie(s)) return
   if (s.config.rolling && !s.wrote) s.cookie.renew(Date.now(), s.deadline())
   appendCookie(s, s.cookie.serialize(s.config.name, signedValue(s)))
-}
-
-/** The cookie value for the current id: the presented one when it is still right, else signed. */
-function signedValue(s: RequestState): string {
-  if (s.presentedValue !== undefined && s.id === s.presentedId) return s.presentedValue
-  return signId(s.id, s.config.secrets[0]!)
-}
-
-function clearCookie(s: RequestState): void {
-  if (s.res.headersSent) return
-  appendCookie(s, s.cookie.serializeClear(s.config.name))
-  s.cookieDecided = true
-}
-
-function appendCookie(s: RequestState, header: string): void {
-  const res = s.res
-  if (res.headersSent) return
-  const previous = res.getHeader('Set-Cookie')
-  if (previous === undefined) res.setHeader('Set-Cookie', header)
-  else
-    res.setHeader(
-      'Set-Cookie',
-      Array.isArray(previous) ? [...previous, header] : [String(previous), header],
-    )
 }

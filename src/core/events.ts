@@ -29,6 +29,15 @@ export type SessionEvent =
   | { readonly type: 'expired_absolute'; readonly idHash: string }
   /** A write for a session destroyed by another request was dropped (logout stays final). */
   | { readonly type: 'resurrection_blocked'; readonly idHash: string }
+  /**
+   * A save removed part of these keys and the schema refused what was left (Passport's logout
+   * leaves `passport: {}`): the whole keys were removed instead, so a removal never fails open.
+   */
+  | {
+      readonly type: 'removal_completed'
+      readonly idHash: string
+      readonly keys: readonly string[]
+    }
   /** One flash message failed its schema and was dropped. */
   | {
       readonly type: 'invalid_flash'

@@ -4,7 +4,6 @@ import { SessionError } from '../errors.js'
 import { ownerSlotOf } from '../owner/meta.js'
 import { validate } from '../schema/validate.js'
 import { snapshotOf } from './changes.js'
-import { destroySession } from './commit.js'
 import type { SessionConfig } from './config.js'
 import { FlashState } from './flash.js'
 import { loadStoredFlash, openSession, parseRecord, validateData } from './load.js'
@@ -12,7 +11,7 @@ import type { SessionRequest } from './request-facts.js'
 import { assignData, FLASH_KEY, isPlainObject, RequestState } from './request-state.js'
 import { hookResponse } from './response-hooks.js'
 import { retireSession, SessionObject, type SessionOwner } from './session-object.js'
-import { writeSession } from './write.js'
+import { destroySession, writeSession } from './write.js'
 
 /**
  * Session index (issue 12): a signed-in session that keeps data through `regenerate()` must still

@@ -1,4 +1,4 @@
-import { SessionError } from '../errors.js'
+import { SessionError, type SessionIssue } from '../errors.js'
 import { OWNER_SLOT } from '../owner/meta.js'
 import { nextSlot } from '../owner/stamp.js'
 import { validate } from '../schema/validate.js'
@@ -6,7 +6,14 @@ import type { SessionRecord } from '../stores/types.js'
 import { type Changes, changesOf, type Diff, diffOf } from './changes.js'
 import { FlashState } from './flash.js'
 import type { LiveEntry } from './registry.js'
-import { COOKIE_KEY, FLASH_KEY, type RecordState, type RequestState } from './request-state.js'
+import {
+  COOKIE_KEY,
+  FLASH_KEY,
+  isPlainObject,
+  type RecordState,
+  type RequestState,
+} from './request-state.js'
+import { clearCookie } from './set-cookie.js'
 
 // The store writes of the commit: a save (a whole record, or a patch of the changed keys), and a
 // touch. Writes to one session made by requests of this process are ordered and merged through the
@@ -37,6 +44,8 @@ export async function writeSession(
   const plain = JSON.parse(changes.json) as Record<string, unknown>
   const result = await validate(config.schema, plain)
   if (!result.ok) {
+    const removed = removedKeys(plain, changes.snapshot, result.issues)
+    if (removed.length > 0) return completeRemoval(s, plain, removed, result.issues)
     throw new SessionError(
       'ERR_SESSION_INVALID_DATA',
       'typed-session: the session data fails the schema',
@@ -112,6 +121,80 @@ export async function writeSession(
   s.cookie.changed = false
   s.snapshot = changes.json
   s.flash = new FlashState(s.flash.queue)
+}
+
+/**
+ * A save the schema refuses only because this request removed part of a key (Passport's logout
+ * deletes `passport.user` and leaves `passport: {}`): refusing it would keep the old, fuller value
+ * in the store, so the login would outlive the logout. A removal never fails open: the whole key
+ * goes (when the schema allows its absence), or else the session ends.
+ */
+async function completeRemoval(
+  s: RequestState,
+  plain: Record<string, unknown>,
+  keys: readonly string[],
+  issues: readonly SessionIssue[],
+): Promise<void> {
+  const without = { ...plain }
+  for (const key of keys) delete without[key]
+  const retry = await validate(s.config.schema, without)
+  if (retry.ok) {
+    const data = s.object as unknown as Record<string, unknown>
+    for (const key of keys) delete data[key]
+    s.emit({ type: 'removal_completed', id: s.id, keys })
+    return writeSession(s)
+  }
+  await destroySession(s)
+  throw new SessionError(
+    'ERR_SESSION_INVALID_DATA',
+    `typed-session: removing from ${keys.map((key) => `"${key}"`).join(', ')} leaves data the schema refuses, with or without the key: the session was ended rather than kept`,
+    { issues },
+  )
+}
+
+/**
+ * The top-level keys the schema refused whose change in this request was a pure removal (the key
+ * deleted, or properties deleted inside it, nothing added or changed), measured against the
+ * snapshot.
+ */
+function removedKeys(
+  plain: Record<string, unknown>,
+  snapshot: string | undefined,
+  issues: readonly SessionIssue[],
+): string[] {
+  if (snapshot === undefined) return []
+  const before = JSON.parse(snapshot) as Record<string, unknown>
+  const keys: string[] = []
+  for (const issue of issues) {
+    const first = issue.path?.[0]
+    const key = typeof first === 'object' && first !== null ? first.key : first
+    if (typeof key !== 'string' || keys.includes(key) || !Object.hasOwn(before, key)) continue
+    const next = Object.hasOwn(plain, key) ? plain[key] : undefined
+    if (next === undefined || (isRemovalOf(next, before[key]) && !sameJson(next, before[key])))
+      keys.push(key)
+  }
+  return keys
+}
+
+/** Whether `next` is `previous` with zero or more object properties deleted, at any depth. */
+function isRemovalOf(next: unknown, previous: unknown): boolean {
+  if (!isPlainObject(next) || !isPlainObject(previous)) return sameJson(next, previous)
+  for (const key of Object.keys(next)) {
+    if (!Object.hasOwn(previous, key) || !isRemovalOf(next[key], previous[key])) return false
+  }
+  return true
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b)
+}
+
+/** End the session: no write after this, the cookie cleared, the stored record deleted. */
+export async function destroySession(s: RequestState): Promise<void> {
+  Object.freeze(s.object)
+  // Clear the cookie only where the browser has one: a logout without a cookie sets nothing.
+  if (s.presentedId !== undefined || s.record === 'stored') clearCookie(s)
+  await s.endStoredSession('destroyed')
 }
 
 /** Extend the life of an unchanged session in the store (`store.touch`). */

@@ -20,6 +20,25 @@ const schema = z.object({
   passport: z.object({ user: z.string().optional() }).optional(),
   theme: z.enum(['light', 'dark']).default('light'),
 })
+/** The schema users naturally write: a logged-in session always has a user. */
+const naturalSchema = z.object({
+  passport: z.object({ user: z.string() }).optional(),
+  theme: z.enum(['light', 'dark']).default('light'),
+})
+/**
+ * A schema under which the emptied `passport` cannot be saved at all, even without the key:
+ * "pinned" sessions must keep their login (a cross-key rule).
+ */
+const pinnedSchema = z
+  .object({
+    passport: z.object({ user: z.string() }).optional(),
+    pinned: z.boolean().optional(),
+    theme: z.enum(['light', 'dark']).default('light'),
+  })
+  .superRefine((data, ctx) => {
+    if (data.pinned === true && data.passport === undefined)
+      ctx.addIssue({ code: 'custom', path: ['passport'], message: 'pinned sessions keep a login' })
+  })
 /** The same app without the `passport` key: what a user forgets. */
 const schemaWithoutPassport = z.object({ theme: z.enum(['light', 'dark']).default('light') })
 
@@ -33,7 +52,11 @@ afterEach(async () => {
  * An Express 5 app with Passport 0.7 and passport-local, set up as the README shows. A separate
  * Passport instance per app keeps tests independent.
  */
-function passportApp(store: MemoryStore, strict = false): express.Express {
+function passportApp(
+  store: MemoryStore,
+  strict = false,
+  appSchema: z.ZodType<object, object> = strict ? schemaWithoutPassport : schema,
+): express.Express {
   const auth = new passport.Passport()
   auth.use(
     new LocalStrategy((username, password, done) => {
@@ -53,7 +76,7 @@ function passportApp(store: MemoryStore, strict = false): express.Express {
   app.use(express.json())
   app.use(
     session({
-      schema: strict ? schemaWithoutPassport : schema,
+      schema: appSchema as typeof schema,
       secret: SECRET,
       store,
       flash: { error: z.string(), success: z.string() },
@@ -73,6 +96,10 @@ function passportApp(store: MemoryStore, strict = false): express.Express {
   app.post('/login', login(false))
   app.post('/login-keep', login(true))
   app.get('/login', (req, res) => res.json({ errors: req.flash('error') }))
+  app.post('/pin', (req, res) => {
+    ;(req.session as { pinned?: boolean }).pinned = true
+    res.json({ id: req.sessionID })
+  })
   app.post('/theme', (req, res) => {
     req.session.theme = 'dark'
     res.json({ id: req.sessionID })
@@ -194,5 +221,52 @@ describe('Passport 0.7 + passport-local', () => {
     // Nothing was saved without the user id: no half-logged-in session exists anywhere.
     expect(store.size).toBe(0)
     expect(client.cookies.has('sid')).toBe(false)
+  })
+
+  it('logs out with the natural schema (`passport.user` required): the old cookie stops authenticating', async () => {
+    // Passport 0.7 deletes `passport.user` (leaving `passport: {}`, which that schema refuses) and
+    // saves before it regenerates. Refusing that save would keep the login alive behind a 500.
+    const store = new MemoryStore()
+    server = await listen(passportApp(store, false, naturalSchema))
+    const client = new CookieClient(server.url)
+    await client.post('/login', alice)
+    const loggedInCookie = client.cookies.get('sid')!
+    const loggedInId = idOfCookie(loggedInCookie)!
+    expect(await storedRecord(store, loggedInId)).toMatchObject({ passport: { user: 'u-1' } })
+
+    const logout = await client.post('/logout')
+    expect(logout.status).toBe(302)
+    expect(await storedRecord(store, loggedInId)).toBeUndefined()
+    expect(JSON.parse((await client.get('/me')).body)).toMatchObject({ authenticated: false })
+    const replay = new CookieClient(server.url)
+    replay.cookies.set('sid', loggedInCookie)
+    expect(JSON.parse((await replay.get('/me')).body)).toMatchObject({
+      user: null,
+      authenticated: false,
+    })
+  })
+
+  it('ends the session when the schema refuses a logout in any form: never fails open', async () => {
+    const store = new MemoryStore()
+    server = await listen(passportApp(store, false, pinnedSchema))
+    const client = new CookieClient(server.url)
+    await client.post('/login', alice)
+    await client.post('/pin')
+    const loggedInCookie = client.cookies.get('sid')!
+    const loggedInId = idOfCookie(loggedInCookie)!
+    expect(await storedRecord(store, loggedInId)).toMatchObject({ pinned: true })
+
+    const logout = await client.post('/logout')
+    expect(logout.status).toBe(500)
+    expect(JSON.parse(logout.body).code).toBe('ERR_SESSION_INVALID_DATA')
+    // The login is over all the same: the record is gone and the browser's cookie cleared.
+    expect(await storedRecord(store, loggedInId)).toBeUndefined()
+    expect(client.cookies.has('sid')).toBe(false)
+    const replay = new CookieClient(server.url)
+    replay.cookies.set('sid', loggedInCookie)
+    expect(JSON.parse((await replay.get('/me')).body)).toMatchObject({
+      user: null,
+      authenticated: false,
+    })
   })
 })
