@@ -51,6 +51,7 @@ export type {
   SchemaOutput,
   SchemaProblem,
 } from './schema/check.js'
+export { MAX_NESTING_DEPTH, MAX_NESTING_WIDTH } from './schema/nesting.js'
 /**
  * The same function as {@link session}, as the default export: `import session from 'typed-session'`
  * is the first line of an express-session app, and it keeps working (ESM, and CommonJS through

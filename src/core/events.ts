@@ -23,6 +23,11 @@ export type SessionEvent =
     }
   /** A stored record was larger than `maxSessionBytes`. */
   | { readonly type: 'too_large'; readonly idHash: string; readonly bytes: number }
+  /**
+   * A value nested deeper or wider than a schema should walk (`MAX_NESTING_DEPTH` levels,
+   * `MAX_NESTING_WIDTH` members): a stored record (then treated as invalid) or one being saved.
+   */
+  | { readonly type: 'too_nested'; readonly idHash: string; readonly problem: 'depth' | 'width' }
   /** A session past its idle expiry (`cookie.expires`) was presented. */
   | { readonly type: 'expired_idle'; readonly idHash: string }
   /** A session past `absoluteTimeout` was presented. */

@@ -3,6 +3,7 @@ import { cookieSettingsFor } from '../cookie/settings.js'
 import { SessionError, type SessionIssue } from '../errors.js'
 import { OWNER_SLOT, ownerSlotOf } from '../owner/meta.js'
 import { ownerOfData, withinEpoch } from '../owner/stamp.js'
+import { type NestingProblem, nestingMessage, nestingProblem } from '../schema/nesting.js'
 import { type Validation, validate } from '../schema/validate.js'
 import type { SessionRecord } from '../stores/types.js'
 import { snapshotOf } from './changes.js'
@@ -205,7 +206,11 @@ export function parseRecord(s: RequestState, raw: unknown, id: string): SessionR
     } catch {
       return notASession
     }
+    const problem = nestingProblem(value)
+    if (problem !== undefined) return tooNested(s, id, problem)
   } else if (typeof raw === 'object' && raw !== null) {
+    const problem = nestingProblem(raw)
+    if (problem !== undefined) return tooNested(s, id, problem)
     // A store that parses for us (connect-redis, connect-pg-simple) is held to the same limit
     // (tj/connect-redis #354: sessions that grew until reading one took minutes). Measuring also
     // catches what cannot be serialised: a cycle, or nesting too deep for the stack.
@@ -227,6 +232,12 @@ export function parseRecord(s: RequestState, raw: unknown, id: string): SessionR
 function tooLarge(s: RequestState, id: string, bytes: number): string {
   s.emit({ type: 'too_large', id: id, bytes })
   return `the stored record is ${bytes} bytes, over maxSessionBytes (${s.config.maxSessionBytes})`
+}
+
+/** Refuse a stored record nested too deep or too wide for a schema, with a `too_nested` report. */
+function tooNested(s: RequestState, id: string, problem: NestingProblem): string {
+  s.emit({ type: 'too_nested', id: id, problem })
+  return `the stored record is ${nestingMessage(problem)}`
 }
 
 /** A record's data as the schema returned it (a plain object), or the issues. */

@@ -11,7 +11,7 @@ import type { SessionRequest } from './request-facts.js'
 import { assignData, FLASH_KEY, isPlainObject, RequestState } from './request-state.js'
 import { hookResponse } from './response-hooks.js'
 import { retireSession, SessionObject, type SessionOwner } from './session-object.js'
-import { destroySession, writeSession } from './write.js'
+import { destroySession, refuseNested, writeSession } from './write.js'
 
 /**
  * Session index (issue 12): a signed-in session that keeps data through `regenerate()` must still
@@ -125,6 +125,7 @@ export class RequestSession implements SessionOwner {
     // Kept values go through the schema again: they start the new session, so they must be valid.
     // Checked (and the new id made) before the old record goes: a failed regenerate changes nothing.
     const input = { ...(await s.defaults()), ...(JSON.parse(JSON.stringify(kept)) as object) }
+    refuseNested(s, input, 'the kept data')
     const checked = await validate(s.config.schema, input)
     if (!checked.ok || !isPlainObject(checked.value)) {
       throw new SessionError(
@@ -215,6 +216,7 @@ export class RequestSession implements SessionOwner {
             `typed-session: unknown flash kind ${JSON.stringify(kind)}`,
           )
         }
+        refuseNested(s, value, `the flash message of kind ${JSON.stringify(kind)}`)
         // A message that fails its schema would only be dropped on the next load: refuse it now,
         // as a save refuses invalid data. An async schema is left to the check on load.
         const checked = validate(schemas[kind]!, value)

@@ -1,6 +1,7 @@
 import { SessionError, type SessionIssue } from '../errors.js'
 import { OWNER_SLOT } from '../owner/meta.js'
 import { nextSlot } from '../owner/stamp.js'
+import { nestingMessage, nestingProblem } from '../schema/nesting.js'
 import { validate } from '../schema/validate.js'
 import type { SessionRecord } from '../stores/types.js'
 import { type Changes, changesOf, type Diff, diffOf } from './changes.js'
@@ -42,6 +43,7 @@ export async function writeSession(
   }
   // Nothing invalid is ever written: the next load would have to throw it away.
   const plain = JSON.parse(changes.json) as Record<string, unknown>
+  refuseNested(s, plain, 'the session')
   const result = await validate(config.schema, plain)
   if (!result.ok) {
     const removed = removedKeys(plain, changes.snapshot, result.issues)
@@ -187,6 +189,22 @@ function isRemovalOf(next: unknown, previous: unknown): boolean {
 
 function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b)
+}
+
+/**
+ * Refuse `value` before a schema sees it when it is nested too deep or too wide (client JSON
+ * stored in the session: a schema's recursion would overflow, and zod leaks memory when it does).
+ *
+ * @throws {SessionError} `ERR_SESSION_INVALID_DATA`, after a `too_nested` event.
+ */
+export function refuseNested(s: RequestState, value: unknown, what: string): void {
+  const problem = nestingProblem(value)
+  if (problem === undefined) return
+  s.emit({ type: 'too_nested', id: s.id, problem })
+  throw new SessionError(
+    'ERR_SESSION_INVALID_DATA',
+    `typed-session: ${what} is ${nestingMessage(problem)}, the most a session value may be`,
+  )
 }
 
 /** End the session: no write after this, the cookie cleared, the stored record deleted. */
