@@ -50,9 +50,11 @@ export interface SessionOptions<
   schema: TSchema
   /**
    * The secret that signs the session id cookie, or a list: the first signs, all verify (rotate by
-   * putting the new secret first). In production each secret must be at least 32 characters.
+   * putting the new secret first). A secret is a string or a `Buffer` (as express-session takes
+   * them). In production each must be at least 32 characters (or bytes). The list is read on every
+   * request, so changing the array rotates at once; a removed secret stops verifying at once.
    */
-  secret: string | readonly string[]
+  secret: string | Buffer | readonly (string | Buffer)[]
   /**
    * Cookie name. Use `'connect.sid'` to keep the cookies of an express-session app valid.
    * @default 'sid'

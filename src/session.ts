@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { StandardSchemaV1 } from '@standard-schema/spec'
 import { resolveCookieSettings } from './cookie/settings.js'
-import { CookieVerifier } from './cookie/signature.js'
+import { CookieVerifier, type Secret } from './cookie/signature.js'
 import type { SessionConfig } from './core/config.js'
 import { isDebugEnabled, logEvents, logStoreFailures } from './core/debug.js'
 import { unknownOptionNames } from './core/option-names.js'
@@ -197,36 +197,41 @@ type LooseOwnerOptions = {
   readonly [TKey in keyof OwnerOptions<never, string>]?: unknown
 }
 
-function resolveSecrets(secret: unknown, fail: (message: string) => never): string[] {
-  const list = typeof secret === 'string' ? [secret] : secret
+function resolveSecrets(secret: unknown, fail: (message: string) => never): Secret[] {
+  const list = typeof secret === 'string' || Buffer.isBuffer(secret) ? [secret] : secret
   if (!Array.isArray(list) || list.length === 0) {
     fail(
-      `a secret is required (a string, or a list: the first signs); got ${describeSecret(secret)}${UNSET_HINT}`,
+      `a secret is required (a string or Buffer, or a list: the first signs); got ${describeSecret(secret)}${UNSET_HINT}`,
     )
   }
+  // The list itself is kept (not a copy), as express-session keeps it: rotating by changing the
+  // array at run time takes effect at once, for signing and verifying.
   const secrets = list as unknown[]
   const production = process.env.NODE_ENV === 'production'
   const seen = new Set<string>()
   for (const [index, value] of secrets.entries()) {
-    if (typeof value !== 'string' || value.length === 0) {
+    const isText = typeof value === 'string'
+    if (!(isText || Buffer.isBuffer(value)) || value.length === 0) {
       // Say which one: with `[process.env.NEW, process.env.OLD]` only the position tells them apart.
-      const which = typeof secret === 'string' ? 'the secret' : `secret[${index}]`
+      const which = list === secret ? `secret[${index}]` : 'the secret'
       fail(
-        `${which} is ${describeSecret(value)}: every secret must be a non-empty string${UNSET_HINT}`,
+        `${which} is ${describeSecret(value)}: every secret must be a non-empty string or Buffer${UNSET_HINT}`,
       )
     }
-    const text = value as string
-    if (seen.has(text)) fail('the secret list contains the same secret twice')
-    seen.add(text)
-    if (production && text.length < MIN_SECRET_LENGTH) {
+    // The HMAC key is the bytes: a string and a Buffer of its UTF-8 bytes are the same secret.
+    const bytes = isText ? Buffer.from(value as string) : (value as Buffer)
+    const key = bytes.toString('hex')
+    if (seen.has(key)) fail('the secret list contains the same secret twice')
+    seen.add(key)
+    if (production && (isText ? (value as string).length : bytes.length) < MIN_SECRET_LENGTH) {
       fail(
-        `in production every secret must be at least ${MIN_SECRET_LENGTH} characters (use 32 random bytes)`,
+        `in production every secret must be at least ${MIN_SECRET_LENGTH} characters or bytes (use 32 random bytes)`,
       )
     }
-    if (production && WELL_KNOWN_SECRETS.has(text))
+    if (production && isText && WELL_KNOWN_SECRETS.has(value as string))
       fail('the secret is a well-known placeholder; generate a random one')
   }
-  return secrets as string[]
+  return secrets as Secret[]
 }
 
 const UNSET_HINT = ' (an environment variable that is not set?)'
@@ -234,6 +239,7 @@ const UNSET_HINT = ' (an environment variable that is not set?)'
 /** A secret's kind for an error message, never its value. */
 function describeSecret(value: unknown): string {
   if (value === '') return 'an empty string'
+  if (Buffer.isBuffer(value)) return 'an empty Buffer'
   if (Array.isArray(value)) return 'an empty list'
   return value === null ? 'null' : typeof value === 'undefined' ? 'undefined' : `a ${typeof value}`
 }

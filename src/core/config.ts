@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import type { StandardSchemaV1 } from '@standard-schema/spec'
 import type { CookieSettings } from '../cookie/settings.js'
-import type { CookieVerifier } from '../cookie/signature.js'
+import type { CookieVerifier, Secret } from '../cookie/signature.js'
 import type { CookieOption } from '../cookie/types.js'
 import type { InvalidPolicy } from '../options.js'
 import type { OwnerEpoch } from '../owner/types.js'
@@ -13,7 +13,7 @@ import type { LiveRegistry } from './registry.js'
 export interface SessionConfig {
   readonly schema: StandardSchemaV1
   readonly flashSchemas: Readonly<Record<string, StandardSchemaV1>> | undefined
-  readonly secrets: readonly string[]
+  readonly secrets: readonly Secret[]
   /** Verifies (and remembers) cookie values signed with `secrets`. */
   readonly verifier: CookieVerifier
   readonly name: string
