@@ -7,7 +7,10 @@ import { destroySession, touchSession, writeSession } from './write.js'
 // and which cookie goes out. The decisions are the three named predicates, as in express-session:
 // `shouldSave`, `shouldTouch`, `shouldSetCookie`. The store writes themselves are in write.ts.
 
-/** Finish the session before the response is released; `undefined` when nothing is async. */
+/**
+ * Finish the session before the response is released; `undefined` when nothing is async (the
+ * cookie is then decided), else the store work: the caller decides the cookie once it is done.
+ */
 export function commitSession(s: RequestState): Promise<void> | undefined {
   if (s.req.session !== s.object && s.record !== 'destroyed') {
     // `delete req.session` / `req.session = null`: express-session's `unset` option.
@@ -20,8 +23,8 @@ export function commitSession(s: RequestState): Promise<void> | undefined {
     return undefined
   }
   const changes = changesOf(s)
-  if (shouldSave(s, changes)) return writeSession(s, changes).then(() => beforeHeaders(s))
-  if (shouldTouch(s)) return touchSession(s).then(() => beforeHeaders(s))
+  if (shouldSave(s, changes)) return writeSession(s, changes)
+  if (shouldTouch(s)) return touchSession(s)
   beforeHeaders(s)
   return undefined
 }

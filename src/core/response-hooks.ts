@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http'
 import { SessionError } from '../errors.js'
 import { beforeHeaders, commitSession } from './commit.js'
 import type { RequestState } from './request-state.js'
+import { headersSent } from './set-cookie.js'
 
 // The response hooks: `writeHead` decides the cookie just before the headers go out, and the first
 // `res.end` commits the session before the response is released, so a client that receives the
@@ -26,12 +27,21 @@ export function hookResponse(s: RequestState): void {
   const res = s.res
   const end = res.end
   const writeHead = res.writeHead
+  let held: HeldResponse | undefined
   res.writeHead = function (this: ServerResponse, ...args: WriteHeadArgs) {
     beforeHeaders(s)
     return writeHead.apply(this, args)
   } as ServerResponse['writeHead']
   res.end = function (this: ServerResponse, ...args: EndArgs) {
-    if (s.ending) return end.apply(this, args)
+    if (s.ending) {
+      // A second end while the first waits for the store (`res.send('ok'); next()`): it must not
+      // overtake the first. It runs after it, so Node reports it as it would without us.
+      if (held !== undefined) {
+        held.later.push(() => end.apply(res, args))
+        return res
+      }
+      return end.apply(this, args)
+    }
     s.ending = true
     let pending: Promise<void> | undefined
     try {
@@ -40,12 +50,86 @@ export function hookResponse(s: RequestState): void {
       pending = Promise.reject(err)
     }
     if (pending === undefined) return end.apply(this, args)
+    const hold = holdResponse(res)
+    held = hold
     pending.then(
-      () => end.apply(res, args),
-      (err: unknown) => commitFailed(s, err, () => end.apply(res, args)),
+      () => {
+        held = undefined
+        hold.restore()
+        beforeHeaders(s)
+        end.apply(res, args)
+        for (const call of hold.later) call()
+      },
+      (err: unknown) => {
+        held = undefined
+        hold.restore()
+        // The error handler answers instead; what the app wrote after its end has no body to join.
+        commitFailed(s, err, () => end.apply(res, args))
+      },
     )
     return res
   } as ServerResponse['end']
+}
+
+/** The response as the app ended it, kept while the commit runs. */
+interface HeldResponse {
+  /** Calls the app made after its end, to run after the real one. */
+  readonly later: Array<() => void>
+  /** Put back the status and headers the app ended with, undoing anything written since. */
+  restore(): void
+}
+
+/**
+ * Hold the response the app ended: until the commit is done it reads as sent, writes are queued,
+ * and status or header changes made meanwhile are undone, so the first answer is the one the
+ * client gets, byte for byte.
+ */
+function holdResponse(res: ServerResponse): HeldResponse {
+  const later: Array<() => void> = []
+  const ownWrite = Object.getOwnPropertyDescriptor(res, 'write')
+  const write = res.write
+  res.write = function (this: ServerResponse, ...args: Parameters<ServerResponse['write']>) {
+    later.push(() => write.apply(res, args))
+    return false
+  } as ServerResponse['write']
+  // To the app the response is ended: Express's 404 handler after `next()` then leaves it alone
+  // ("ignore 404 on in-flight response"), as it would without the middleware.
+  const ownSent = Object.getOwnPropertyDescriptor(res, 'headersSent')
+  const sent = headersSent(res)
+  Object.defineProperty(res, 'headersSent', { configurable: true, get: () => true })
+  const statusCode = res.statusCode
+  const statusMessage = res.statusMessage
+  const names = sent ? [] : rawHeaderNames(res)
+  const values = names.map((name) => res.getHeader(name))
+  return {
+    later,
+    restore(): void {
+      if (ownWrite === undefined) delete (res as { write?: unknown }).write
+      else Object.defineProperty(res, 'write', ownWrite)
+      if (ownSent === undefined) delete (res as { headersSent?: unknown }).headersSent
+      else Object.defineProperty(res, 'headersSent', ownSent)
+      if (sent) return
+      res.statusCode = statusCode
+      res.statusMessage = statusMessage
+      if (unchanged(res, names, values)) return
+      for (const name of res.getHeaderNames()) res.removeHeader(name)
+      for (let i = 0; i < names.length; i++) res.setHeader(names[i]!, values[i]!)
+    },
+  }
+}
+
+/** Whether the headers are still exactly `names` with `values` (the same objects). */
+function unchanged(
+  res: ServerResponse,
+  names: readonly string[],
+  values: readonly (string | number | string[] | undefined)[],
+): boolean {
+  const now = rawHeaderNames(res)
+  if (now.length !== names.length) return false
+  for (let i = 0; i < names.length; i++) {
+    if (now[i] !== names[i] || res.getHeader(names[i]!) !== values[i]) return false
+  }
+  return true
 }
 
 /** A store or validation failure at the end of the request: the error handler answers instead. */
@@ -53,7 +137,7 @@ function commitFailed(s: RequestState, err: unknown, release: () => void): void 
   // Only a store failure is a `store_error`; data errors (too large, invalid) report themselves.
   if (!(err instanceof SessionError) || err.code === 'ERR_SESSION_STORE')
     s.emit({ type: 'store_error', operation: 'commit', error: err })
-  if (s.res.headersSent) {
+  if (headersSent(s.res)) {
     // Too late to change the answer (a streamed response): end it; the event reported the loss.
     release()
     return
@@ -64,4 +148,9 @@ function commitFailed(s: RequestState, err: unknown, release: () => void): void 
   // the next response as the rest of this one: response splitting).
   for (const name of REPRESENTATION_HEADERS) s.res.removeHeader(name)
   s.next(err)
+}
+
+/** Header names with the case the app gave them (`getRawHeaderNames`, Node 15.13+, untyped). */
+function rawHeaderNames(res: ServerResponse): string[] {
+  return (res as unknown as { getRawHeaderNames(): string[] }).getRawHeaderNames()
 }

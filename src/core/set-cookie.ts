@@ -1,3 +1,4 @@
+import { OutgoingMessage, type ServerResponse } from 'node:http'
 import { signId } from '../cookie/signature.js'
 import type { RequestState } from './request-state.js'
 
@@ -12,7 +13,7 @@ export function signedValue(s: RequestState): string {
 
 /** Add a `Set-Cookie` that deletes the session cookie (a logout); the decision is then made. */
 export function clearCookie(s: RequestState): void {
-  if (s.res.headersSent) return
+  if (headersSent(s.res)) return
   appendCookie(s, s.cookie.serializeClear(s.config.name))
   s.cookieDecided = true
 }
@@ -20,7 +21,7 @@ export function clearCookie(s: RequestState): void {
 /** Add one `Set-Cookie` header, keeping those the app set. */
 export function appendCookie(s: RequestState, header: string): void {
   const res = s.res
-  if (res.headersSent) return
+  if (headersSent(res)) return
   const previous = res.getHeader('Set-Cookie')
   if (previous === undefined) res.setHeader('Set-Cookie', header)
   else
@@ -28,4 +29,15 @@ export function appendCookie(s: RequestState, header: string): void {
       'Set-Cookie',
       Array.isArray(previous) ? [...previous, header] : [String(previous), header],
     )
+}
+
+const headersSentGetter = Object.getOwnPropertyDescriptor(OutgoingMessage.prototype, 'headersSent')
+  ?.get as (this: ServerResponse) => boolean
+
+/**
+ * Whether the headers really went out. While a commit holds the response, `res.headersSent`
+ * answers `true` to the app (it ended the response); the session's own code asks Node.
+ */
+export function headersSent(res: ServerResponse): boolean {
+  return headersSentGetter.call(res)
 }
