@@ -1,6 +1,7 @@
 import { SessionError } from '../errors.js'
+import { ExpressCookie } from './express-cookie.js'
 import { MemoryStore } from './memory.js'
-import type { SessionPatch, SessionRecord, SessionStore } from './types.js'
+import type { SessionPatch, SessionRecord, SessionStore, StoredCookie } from './types.js'
 
 /**
  * Brand for native stores. A store that implements {@link SessionStore} (Promise methods, no
@@ -155,12 +156,13 @@ class CallingAdapter {
         return adapter.#ready
       },
       get: (id: string) => this.call('get', [id]),
-      set: (id: string, record: SessionRecord) => this.call('set', [id, record]) as Promise<void>,
+      set: (id: string, record: SessionRecord) =>
+        this.call('set', [id, this.#handOver(record)]) as Promise<void>,
       destroy: (id: string) => this.call('destroy', [id]) as Promise<void>,
     }
     if (typeof store.touch === 'function') {
       out.touch = (id: string, record: SessionRecord) =>
-        this.call('touch', [id, record]) as Promise<void>
+        this.call('touch', [id, this.#handOver(record)]) as Promise<void>
     }
     // `patch` is not part of express-session's contract: only a native store's patch is trusted
     // to mean "apply atomically, false when missing".
@@ -178,6 +180,16 @@ class CallingAdapter {
       }
     }
     return out
+  }
+
+  /**
+   * The record as this store expects it: a native store gets the plain record; an express-session
+   * store gets its `cookie` as an express-session `Cookie` look-alike (a `maxAge` getter, a `Date`
+   * `expires`), which is what it computes the lifetime from.
+   */
+  #handOver(record: SessionRecord): SessionRecord {
+    if (this.#branded) return record
+    return { ...record, cookie: new ExpressCookie(record.cookie) as unknown as StoredCookie }
   }
 
   call(method: Method, args: unknown[]): Promise<unknown> {
