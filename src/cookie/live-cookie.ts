@@ -1,4 +1,5 @@
 import { serialize } from 'cookie'
+import { SessionError } from '../errors.js'
 import type { StoredCookie } from '../stores/types.js'
 import type { CookieSettings } from './settings.js'
 import type { SessionCookie } from './types.js'
@@ -13,7 +14,7 @@ const EPOCH = new Date(0)
  */
 export class LiveCookie implements SessionCookie {
   originalMaxAge: number | null
-  expires: Date | null
+  #expires: Date | null
   httpOnly: boolean
   path: string
   domain: string | undefined
@@ -38,24 +39,51 @@ export class LiveCookie implements SessionCookie {
     this.partitioned = settings.partitioned
     this.priority = settings.priority
     this.originalMaxAge = settings.maxAge ?? null
-    this.expires =
+    this.#expires =
       settings.expires ?? (settings.maxAge === undefined ? null : new Date(now + settings.maxAge))
     this.createdAt = undefined
   }
 
+  /** When the session expires (`null`: a browser-session cookie, gone when the browser closes). */
+  get expires(): Date | null {
+    return this.#expires
+  }
+
+  /**
+   * Setting `expires` starts a new lifetime that ends then, kept for later requests too: as in
+   * express-session, `originalMaxAge` becomes the time left, and later saves renew by that much.
+   * `null` makes a browser-session cookie (a "remember me" box left unticked).
+   */
+  set expires(date: Date | null) {
+    if (date === null || date === undefined) {
+      this.originalMaxAge = null
+      this.#expires = null
+    } else {
+      if (!(date instanceof Date) || Number.isNaN(date.getTime())) {
+        throw new SessionError(
+          'ERR_SESSION_MISUSE',
+          'typed-session: cookie.expires must be a valid Date or null',
+        )
+      }
+      this.originalMaxAge = date.getTime() - Date.now()
+      this.#expires = new Date(date.getTime())
+    }
+    this.changed = true
+  }
+
   /** Milliseconds until expiry (`undefined` for a browser-session cookie). */
   get maxAge(): number | undefined {
-    return this.expires === null ? undefined : this.expires.getTime() - Date.now()
+    return this.#expires === null ? undefined : this.#expires.getTime() - Date.now()
   }
 
   /** Setting `maxAge` starts a new lifetime of that length, kept for later requests too. */
   set maxAge(ms: number | undefined) {
     if (ms === undefined) {
       this.originalMaxAge = null
-      this.expires = null
+      this.#expires = null
     } else {
       this.originalMaxAge = ms
-      this.expires = new Date(Date.now() + ms)
+      this.#expires = new Date(Date.now() + ms)
     }
     this.changed = true
   }
@@ -65,17 +93,17 @@ export class LiveCookie implements SessionCookie {
     const maxAge = stored.originalMaxAge
     this.originalMaxAge = typeof maxAge === 'number' && Number.isFinite(maxAge) ? maxAge : null
     const expires = stored.expires == null ? null : new Date(stored.expires as string)
-    this.expires = expires === null || Number.isNaN(expires.getTime()) ? null : expires
+    this.#expires = expires === null || Number.isNaN(expires.getTime()) ? null : expires
     const createdAt = stored.createdAt
     if (typeof createdAt === 'number' && Number.isFinite(createdAt)) this.createdAt = createdAt
   }
 
   /** Start the lifetime again from `now` (every save, touch and rolling response does this). */
   renew(now: number, deadline: number | undefined): void {
-    if (this.originalMaxAge !== null) this.expires = new Date(now + this.originalMaxAge)
+    if (this.originalMaxAge !== null) this.#expires = new Date(now + this.originalMaxAge)
     // An absolute timeout caps the idle expiry (OWASP absolute timeout).
-    if (deadline !== undefined && (this.expires === null || this.expires.getTime() > deadline)) {
-      this.expires = new Date(deadline)
+    if (deadline !== undefined && (this.#expires === null || this.#expires.getTime() > deadline)) {
+      this.#expires = new Date(deadline)
     }
   }
 
@@ -83,7 +111,7 @@ export class LiveCookie implements SessionCookie {
   toJSON(): StoredCookie {
     const json: StoredCookie = {
       originalMaxAge: this.originalMaxAge,
-      expires: this.expires === null ? null : this.expires.toISOString(),
+      expires: this.#expires === null ? null : this.#expires.toISOString(),
       httpOnly: this.httpOnly,
       path: this.path,
     }
@@ -96,7 +124,7 @@ export class LiveCookie implements SessionCookie {
 
   /** The `Set-Cookie` header value carrying `value`. */
   serialize(name: string, value: string): string {
-    return this.header(name, encodeURIComponent(value), this.expires)
+    return this.header(name, encodeURIComponent(value), this.#expires)
   }
 
   /** A `Set-Cookie` header value that deletes the cookie (same name, path and domain). */

@@ -29,11 +29,21 @@ export function commitSession(s: RequestState): Promise<void> | undefined {
   return undefined
 }
 
+/**
+ * Whether the session cookie may be set at all, judged at the end with the cookie as the handler
+ * left it (`req.session.cookie.secure = true` counts): a Secure cookie on an insecure request would
+ * be dropped by the browser, and a new session saved for nothing (express-session #281: orphan
+ * records).
+ */
+export function cookieAllowed(s: RequestState): boolean {
+  return !s.cookie.secure || s.secureRequest
+}
+
 /** Whether this request must write the session. */
 export function shouldSave(s: RequestState, changes: Changes): boolean {
   if (s.record === 'stored')
     return changes.any || s.config.resave || s.forced !== 'none' || s.cookie.changed
-  if (!s.cookieAllowed) return false
+  if (!cookieAllowed(s)) return false
   return changes.any || s.forced !== 'none' || s.config.saveUninitialized || s.flash.changed
 }
 
@@ -50,7 +60,7 @@ export function shouldTouch(s: RequestState): boolean {
 
 /** Whether the response carries the session cookie. */
 export function shouldSetCookie(s: RequestState): boolean {
-  if (s.record === 'destroyed' || !s.cookieAllowed) return false
+  if (s.record === 'destroyed' || !cookieAllowed(s)) return false
   if (s.id !== s.presentedId) return s.record === 'stored'
   return (
     s.config.rolling ||
@@ -74,7 +84,7 @@ export function beforeHeaders(s: RequestState): void {
     } catch {
       return // reported when the request ends and the save fails
     }
-    if (s.cookieAllowed && shouldSave(s, changes)) {
+    if (cookieAllowed(s) && shouldSave(s, changes)) {
       appendCookie(s, s.cookie.serialize(s.config.name, signedValue(s)))
     }
     return

@@ -43,8 +43,6 @@ export function openSession(s: RequestState): boolean | Promise<boolean> {
     return false
   }
   s.secureRequest = isSecure(req, config.proxy)
-  const secure = s.settings.secure === 'auto' ? s.secureRequest : s.settings.secure
-  s.cookieAllowed = !secure || s.secureRequest
 
   const id = presentedId(s)
   if (id === undefined) return fresh(s)

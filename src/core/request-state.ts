@@ -61,11 +61,6 @@ export class RequestState {
   settings!: ReturnType<typeof cookieSettingsFor>
   /** Whether the request arrived over TLS (or a trusted proxy says so). */
   secureRequest = false
-  /**
-   * Whether a cookie may be set at all: a Secure cookie on an insecure request would be dropped
-   * by the browser, and the session saved for nothing (express-session #281: orphan records).
-   */
-  cookieAllowed = true
 
   /** The current session id (changes on `regenerate()`). */
   id = ''

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { z } from 'zod'
 import { MemoryStore, session } from '../../src/index.js'
 import {
@@ -189,17 +189,26 @@ describe.each(FRAMEWORKS)('%s', (each) => {
           json(res, { maxAge: req.session.cookie.maxAge })
         },
         'GET /reset': (req: SessionRequest, res) => {
-          // The countdown has nearly run out; resetMaxAge() starts it again at the full length.
-          req.session.cookie.expires = new Date(Date.now() + 1_000)
+          const before = req.session.cookie.maxAge
           req.session.resetMaxAge()
-          json(res, { maxAge: req.session.cookie.maxAge })
+          json(res, { before, maxAge: req.session.cookie.maxAge })
         },
       })
       await client.get('/count')
       const touched = await client.get('/touch')
       expect(touched.setCookies).toHaveLength(1)
       expect(JSON.parse(touched.body).maxAge).toBeGreaterThan(59_000)
-      expect(JSON.parse((await client.get('/reset')).body).maxAge).toBeGreaterThan(59_000)
+      // The countdown has nearly run out (only the clock is faked); resetMaxAge() starts it again
+      // at the full length.
+      vi.useFakeTimers({ toFake: ['Date'] })
+      try {
+        vi.setSystemTime(Date.now() + 58_000)
+        const reset = JSON.parse((await client.get('/reset')).body)
+        expect(reset.before).toBeLessThan(3_000)
+        expect(reset.maxAge).toBeGreaterThan(59_000)
+      } finally {
+        vi.useRealTimers()
+      }
     })
   })
 })
