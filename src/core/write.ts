@@ -207,9 +207,15 @@ export function refuseNested(s: RequestState, value: unknown, what: string): voi
   )
 }
 
-/** End the session: no write after this, the cookie cleared, the stored record deleted. */
+/**
+ * End the session: `req.session` removed, no write after this, the cookie cleared, the stored
+ * record deleted.
+ */
 export async function destroySession(s: RequestState): Promise<void> {
   Object.freeze(s.object)
+  // As express-session does: later code (a `req.session.user` check) must see no session at all.
+  // A reference kept from before stays frozen and its members reject.
+  if (s.req.session === s.object) delete s.req.session
   // Clear the cookie only where the browser has one: a logout without a cookie sets nothing.
   if (s.presentedId !== undefined || s.record === 'stored') clearCookie(s)
   await s.endStoredSession('destroyed')

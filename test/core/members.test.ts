@@ -132,6 +132,30 @@ describe.each(FRAMEWORKS)('%s', (each) => {
       expect(JSON.parse(replay.body).id).not.toBe(id)
     })
 
+    it('destroy() removes req.session, as express-session does: later code sees no session', async () => {
+      const { client } = await start({
+        'GET /logout': async (req, res) => {
+          await req.session.destroy()
+          const after = (req as { session?: { views?: number } }).session
+          json(res, { hasSession: after !== undefined, views: after?.views ?? null })
+        },
+        'GET /logout-callback': (req, res) => {
+          ;(req.session.destroy as unknown as (cb: () => void) => unknown)(() =>
+            json(res, { hasSession: (req as { session?: unknown }).session !== undefined }),
+          )
+        },
+      })
+      await client.get('/count')
+      expect(JSON.parse((await client.get('/logout')).body)).toEqual({
+        hasSession: false,
+        views: null,
+      })
+      await client.get('/count')
+      expect(JSON.parse((await client.get('/logout-callback')).body)).toEqual({
+        hasSession: false,
+      })
+    })
+
     it('writes to a destroyed session throw instead of reaching any session', async () => {
       const { client } = await start({
         'GET /after-destroy': async (req, res) => {
