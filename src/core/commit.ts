@@ -41,8 +41,10 @@ export function cookieAllowed(s: RequestState): boolean {
 
 /** Whether this request must write the session. */
 export function shouldSave(s: RequestState, changes: Changes): boolean {
-  if (s.record === 'stored')
-    return changes.any || s.config.resave || s.forced !== 'none' || s.cookie.changed
+  if (s.record === 'stored') {
+    // `resave` asks for one write per request: an explicit `save()` already was it.
+    return changes.any || (s.config.resave && !s.saved) || s.forced !== 'none' || s.cookie.changed
+  }
   if (!cookieAllowed(s)) return false
   return changes.any || s.forced !== 'none' || s.config.saveUninitialized || s.flash.changed
 }
@@ -67,7 +69,7 @@ export function shouldSetCookie(s: RequestState): boolean {
     s.needsResign ||
     s.touched ||
     s.cookie.changed ||
-    (s.wrote && s.cookie.expires !== null)
+    (s.savedChanges && s.cookie.expires !== null)
   )
 }
 
@@ -90,6 +92,6 @@ export function beforeHeaders(s: RequestState): void {
     return
   }
   if (!shouldSetCookie(s)) return
-  if (s.config.rolling && !s.wrote) s.cookie.renew(Date.now(), s.deadline())
+  if (s.config.rolling && !s.saved) s.cookie.renew(Date.now(), s.deadline())
   appendCookie(s, s.cookie.serialize(s.config.name, signedValue(s)))
 }

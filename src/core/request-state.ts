@@ -87,8 +87,14 @@ export class RequestState {
   needsResign = false
   /** `touch()` was called: renew the expiry in the store and resend the cookie. */
   touched = false
-  /** This request wrote the session data (so a cookie with an expiry must be resent). */
-  wrote = false
+  /** This request wrote the session to the store, for any reason (a `resave` write included). */
+  saved = false
+  /**
+   * This request saved changes (data, flash, the expiry set by the handler, a forced write), so a
+   * cookie with an expiry is resent. A `resave` write of an unchanged session is not one: as in
+   * express-session, it moves the stored expiry and sends no cookie.
+   */
+  savedChanges = false
 
   /** The shared in-process entry of a session that exists in the store (see registry.ts). */
   entry: LiveEntry | undefined

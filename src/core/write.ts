@@ -117,7 +117,8 @@ export async function writeSession(
   }
   // A `destroy()` that ran meanwhile stays final.
   if ((s.record as RecordState) !== 'destroyed') s.record = 'stored'
-  s.wrote = true
+  s.saved = true
+  if (changes.any || s.forced !== 'none' || s.cookie.changed) s.savedChanges = true
   s.ownerSlot = slot
   s.forced = 'none'
   s.cookie.changed = false

@@ -4,6 +4,7 @@ import * as v from 'valibot'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { z } from 'zod'
 import { MemoryStore, type SessionEvent, session } from '../../src/index.js'
+import { idOfCookie } from '../flash/support.js'
 import { FRAMEWORKS, type Framework, type Handler, json, serve } from '../helpers/apps.js'
 import { CookieClient, listen, parseSetCookie, type TestServer } from '../helpers/http.js'
 import { spyStore } from '../helpers/spy-store.js'
@@ -203,6 +204,33 @@ describe.each(FRAMEWORKS)('%s', (each) => {
       store.calls.length = 0
       await client.get('/read')
       expect(store.calls).toEqual(['get', 'set'])
+    })
+
+    it('resave: true as in express-session: the store is rewritten with a later expiry, no Set-Cookie, no second write after save()', async () => {
+      const store = spyStore()
+      const client = await start(
+        { store, resave: true, cookie: { maxAge: 60_000 } },
+        {
+          'GET /save-read': async (req, res) => {
+            await req.session.save()
+            json(res, { views: req.session.views })
+          },
+        },
+      )
+      await client.get('/count')
+      const id = idOfCookie(client.cookies.get('sid'))!
+      const storedExpiry = async () =>
+        new Date(JSON.parse((await store.inner.get(id))!).cookie.expires).getTime()
+      const first = await storedExpiry()
+      store.calls.length = 0
+      const read = await client.get('/read')
+      expect(store.calls).toEqual(['get', 'set'])
+      expect(read.setCookies).toEqual([])
+      expect(await storedExpiry()).toBeGreaterThanOrEqual(first)
+      store.calls.length = 0
+      const saved = await client.get('/save-read')
+      expect(store.calls).toEqual(['get', 'set'])
+      expect(saved.setCookies).toEqual([])
     })
 
     it('does not touch the store for an unchanged session by default, and touches with rolling', async () => {
