@@ -81,10 +81,10 @@ describe.each(FRAMEWORKS)('%s', (each) => {
     it('says which secret is missing, as when an environment variable is not set', () => {
       const unset = process.env.TYPED_SESSION_TEST_UNSET_SECRET
       expect(() => session({ schema, secret: unset as unknown as string })).toThrow(
-        'typed-session: a secret is required (a string, or a list: the first signs); got undefined (an environment variable that is not set?)',
+        'typed-session: a secret is required (a string or Buffer, or a list: the first signs); got undefined (an environment variable that is not set?)',
       )
       expect(() => session({ schema, secret: [SECRET, unset as unknown as string] })).toThrow(
-        'typed-session: secret[1] is undefined: every secret must be a non-empty string (an environment variable that is not set?)',
+        'typed-session: secret[1] is undefined: every secret must be a non-empty string or Buffer (an environment variable that is not set?)',
       )
       expect(() => session({ schema, secret: [''] })).toThrow(/secret\[0\] is an empty string/)
     })
