@@ -76,7 +76,8 @@ const CALLBACK_INDEX: Readonly<Record<Method, number>> = {
  * {@link UNREADABLE_RECORD}, which the core handles like any invalid record); `connect` /
  * `disconnect` events (calls wait for `connect`, then fail,
  * never silently skip the session). Every call settles exactly once; a late answer is ignored.
- * The {@link MemoryStore} is called directly: it answers in-process and cannot hang.
+ * The {@link MemoryStore} is called directly (it answers in-process and cannot hang) for as long as
+ * its methods are its own; an overridden or wrapped method goes through the adapter.
  *
  * @throws {SessionError} `ERR_SESSION_OPTIONS` when `store` lacks `get`, `set` or `destroy`, or
  * `timeoutMs` is not a positive number.
@@ -100,20 +101,48 @@ export function toSessionStore(store: unknown, options: AdaptOptions): AdaptedSt
       '`store` must be an object with `get`, `set` and `destroy` methods (a native SessionStore or an express-session store)',
     )
   }
-  if (store instanceof MemoryStore) return memoryStore(store)
+  if (store instanceof MemoryStore) return memoryStore(store, timeoutMs)
   return new CallingAdapter(store, timeoutMs).toStore()
 }
 
-/** The in-process store, without timers: the benchmark's hot path. */
-function memoryStore(store: MemoryStore): AdaptedStore {
+/**
+ * The in-process store, without timers: the benchmark's hot path. The shortcut is taken per call,
+ * only while the method is still the MemoryStore's own: a `get` overridden or wrapped later
+ * (instrumentation, a test spy) runs, through the ordinary adapter with its timeout and its
+ * `ENOENT` / error handling.
+ */
+function memoryStore(store: MemoryStore, timeoutMs: number): AdaptedStore {
+  const own = MemoryStore.prototype
+  let calling: CallingAdapter | undefined
+  const adapter = (): CallingAdapter => {
+    calling ??= new CallingAdapter(store as unknown as Record<string, unknown>, timeoutMs)
+    return calling
+  }
+  const getSync = (id: string): unknown => store.getSync(id)
   return {
     ready: true,
-    getSync: (id) => store.getSync(id),
-    get: (id) => store.get(id),
-    set: (id, record) => store.set(id, record),
-    destroy: (id) => store.destroy(id),
-    touch: (id, record) => store.touch(id, record),
-    patch: (id, patch) => store.patch(id, patch),
+    get getSync() {
+      return store.get === own.get && store.getSync === own.getSync ? getSync : undefined
+    },
+    get: (id) => (store.get === own.get ? store.get(id) : adapter().call('get', [id])),
+    set: (id, record) =>
+      store.set === own.set
+        ? store.set(id, record)
+        : (adapter().call('set', [id, record]) as Promise<void>),
+    destroy: (id) =>
+      store.destroy === own.destroy
+        ? store.destroy(id)
+        : (adapter().call('destroy', [id]) as Promise<void>),
+    touch: (id, record) =>
+      store.touch === own.touch
+        ? store.touch(id, record)
+        : (adapter().call('touch', [id, record]) as Promise<void>),
+    patch: (id, patch) =>
+      store.patch === own.patch
+        ? store.patch(id, patch)
+        : adapter()
+            .call('patch', [id, patch])
+            .then((applied) => applied === true),
     indexedIds: (owner) => store.indexedIds(owner),
   }
 }
@@ -248,7 +277,14 @@ class CallingAdapter {
             (value) => {
               if (!declaresCallback) settle(undefined, value)
             },
-            (err: unknown) => fail(err ?? new Error('store promise rejected')),
+            // The same rules as for a callback's error: ENOENT is "not found", a SyntaxError an
+            // unreadable record.
+            (err: unknown) =>
+              callback(
+                err === null || err === undefined || err === false
+                  ? new Error('store promise rejected')
+                  : err,
+              ),
           )
         } else if (!declaresCallback && (this.#branded || result !== undefined)) {
           settle(undefined, result)

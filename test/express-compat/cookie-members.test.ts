@@ -32,7 +32,7 @@ async function start() {
     })
   })
   app.get('/visit', (req: Request, res: Response) => {
-    req.session.visits++
+    ;(req.session as unknown as { visits: number }).visits++
     res.json({ maxAge: req.session.cookie.maxAge ?? null })
   })
   app.get('/secure-only', (req: Request, res: Response) => {
@@ -78,9 +78,8 @@ describe('req.session.cookie.expires', () => {
     expect(original).toBeGreaterThan(30 * DAY - 60_000)
     expect(expiresOf(login.setCookies[0])).toBeGreaterThan(before + 30 * DAY - 60_000)
     const id = idOfCookie(client.cookies.get('sid'))!
-    expect((await storedRecord(store, id))?.cookie.originalMaxAge as number).toBeGreaterThan(
-      30 * DAY - 60_000,
-    )
+    const stored = (await storedRecord(store, id)) as { cookie: { originalMaxAge: number } }
+    expect(stored.cookie.originalMaxAge).toBeGreaterThan(30 * DAY - 60_000)
     const visit = await client.get('/visit')
     expect(expiresOf(visit.setCookies[0])).toBeGreaterThan(Date.now() + 29 * DAY)
   })
