@@ -23,7 +23,8 @@ export const nativeStore: unique symbol = Symbol.for('typed-session.native-store
 export interface AdaptedStore extends SessionStore {
   /**
    * `false` after the store emitted `disconnect` and until it emits `connect`. Calls made
-   * meanwhile wait for `connect` (within the timeout); this flag is for health checks.
+   * meanwhile fail at once with `ERR_SESSION_STORE` (no wait for the timeout); this flag is for
+   * health checks.
    */
   readonly ready: boolean
   /** Present when the store answers in-process ({@link MemoryStore}): `get`, without a promise. */
@@ -33,8 +34,10 @@ export interface AdaptedStore extends SessionStore {
 /** Options of {@link toSessionStore}. */
 export interface AdaptOptions {
   /**
-   * Milliseconds one store call may take, waiting for `connect` included, before it rejects with
-   * `ERR_SESSION_STORE`. Not applied to the in-process {@link MemoryStore}.
+   * Milliseconds one store call may take before it rejects with `ERR_SESSION_STORE`. Not applied to
+   * the in-process {@link MemoryStore}. A call that timed out was already sent: the store may still
+   * apply it later (a write then lands after its request answered 503); it is never reported as
+   * done.
    */
   timeoutMs: number
 }
@@ -74,8 +77,7 @@ const CALLBACK_INDEX: Readonly<Record<Method, number>> = {
  * promise as well as (connect-redis 9) or instead of calling back; synchronous throws; `ENOENT`
  * from `get` (not found); a `SyntaxError` from `get` (an unreadable record: resolves
  * {@link UNREADABLE_RECORD}, which the core handles like any invalid record); `connect` /
- * `disconnect` events (calls wait for `connect`, then fail,
- * never silently skip the session). Every call settles exactly once; a late answer is ignored.
+ * `disconnect` events (while disconnected calls fail at once, never silently skip the session). Every call settles exactly once; a late answer is ignored.
  * The {@link MemoryStore} is called directly (it answers in-process and cannot hang) for as long as
  * its methods are its own; an overridden or wrapped method goes through the adapter.
  *
@@ -153,9 +155,8 @@ class CallingAdapter {
   readonly #timeoutMs: number
   readonly #branded: boolean
   readonly #name: string
+  /** `false` from a `disconnect` event to the next `connect`: calls meanwhile fail at once. */
   #ready = true
-  // Calls waiting for `connect`: one Set for the store, never a listener per call.
-  readonly #waiting = new Set<() => void>()
 
   constructor(store: Record<string, unknown>, timeoutMs: number) {
     this.#store = store
@@ -170,9 +171,6 @@ class CallingAdapter {
       })
       on.call(store, 'connect', () => {
         this.#ready = true
-        const waiting = [...this.#waiting]
-        this.#waiting.clear()
-        for (const start of waiting) start()
       })
     }
   }
@@ -222,18 +220,24 @@ class CallingAdapter {
   }
 
   call(method: Method, args: unknown[]): Promise<unknown> {
+    if (!this.#ready) {
+      // The store said it is down (`disconnect`): fail now instead of holding every request for
+      // the whole timeout; the next `connect` ends this. express-session skips the session
+      // silently here, which logs users out without a word.
+      return Promise.reject(
+        new SessionError(
+          'ERR_SESSION_STORE',
+          `Session store ${this.#name} is disconnected (it emitted \`disconnect\`, no \`connect\` since): ${method} not attempted`,
+        ),
+      )
+    }
     return new Promise((resolve, reject) => {
       let settled = false
-      let waitingStart: (() => void) | undefined
       const timer = setTimeout(() => {
-        const wasWaiting = waitingStart !== undefined
-        if (waitingStart !== undefined) this.#waiting.delete(waitingStart)
         settle(
           new SessionError(
             'ERR_SESSION_STORE',
-            wasWaiting
-              ? `Session store ${this.#name} is disconnected: no \`connect\` event within ${this.#timeoutMs} ms (${method})`
-              : `Session store ${this.#name}.${method} did not answer within ${this.#timeoutMs} ms`,
+            `Session store ${this.#name}.${method} did not answer within ${this.#timeoutMs} ms: it may still apply the call later`,
           ),
         )
       }, this.#timeoutMs)
@@ -256,8 +260,6 @@ class CallingAdapter {
       }
 
       const start = (): void => {
-        waitingStart = undefined
-        if (settled) return
         const fn = this.#store[method] as StoreFunction
         const declaresCallback = !this.#branded && fn.length > CALLBACK_INDEX[method]
         let result: unknown
@@ -291,11 +293,7 @@ class CallingAdapter {
         }
       }
 
-      if (this.#ready) start()
-      else {
-        waitingStart = start
-        this.#waiting.add(start)
-      }
+      start()
     })
   }
 
