@@ -71,7 +71,19 @@ async function start(store: MemoryStore) {
   const events: SessionEvent[] = []
   const app = express()
   app.use(express.json({ limit: '1mb' }))
-  app.use(session({ schema, secret: SECRET, store, onEvent: (event) => events.push(event) }))
+  app.use(
+    session({
+      schema,
+      secret: SECRET,
+      store,
+      flash: { memo: z.json() as unknown as StandardSchemaV1<unknown> },
+      onEvent: (event) => events.push(event),
+    }),
+  )
+  app.post('/flash', (req, res) => {
+    ;(req as unknown as { flash(kind: string, value: unknown): number }).flash('memo', req.body)
+    res.json({ ok: true })
+  })
   app.post('/doc', (req, res) => {
     ;(req.session as { doc?: unknown }).doc = req.body
     res.json({ ok: true })
@@ -113,6 +125,20 @@ describe('values nested too deep or too wide for a schema', () => {
     // The session is untouched and still works.
     const after = JSON.parse((await client.get('/note')).body)
     expect(after).toEqual({ id, doc: null })
+  })
+
+  it('refuses a flash message nested too deep before its schema sees it', async () => {
+    const store = new MemoryStore({ checkPeriodMs: 0 })
+    const { client, events } = await start(store)
+    const refused = await client.request('/flash', {
+      method: 'POST',
+      body: JSON.stringify(nestedArray(3_500)),
+      headers: { 'content-type': 'application/json' },
+    })
+    expect(refused.status).toBe(500)
+    expect(JSON.parse(refused.body).message).toContain(`deeper than ${MAX_NESTING_DEPTH} levels`)
+    expect(events).toContainEqual(expect.objectContaining({ type: 'too_nested', problem: 'depth' }))
+    expect((await client.post('/flash', { fine: [1, 2] })).status).toBe(200)
   })
 
   it('accepts a value exactly at the bound', async () => {
