@@ -34,7 +34,9 @@ describe('Store', () => {
     expect(store.options).toEqual({ ttl: 5 })
     const adapted = toSessionStore(store, { timeoutMs: 1000 })
     await adapted.set('id', RECORD)
-    await expect(adapted.get('id')).resolves.toEqual(RECORD)
+    // The store keeps the object it was handed, whose cookie is express-session's Cookie
+    // look-alike: it reads back as the same record once serialised.
+    expect(JSON.parse(JSON.stringify(await adapted.get('id')))).toEqual(RECORD)
   })
 
   it('is callable from an old-style constructor (Store.call(this) + util.inherits)', () => {
