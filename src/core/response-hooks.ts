@@ -29,6 +29,13 @@ export function hookResponse(s: RequestState): void {
   const writeHead = res.writeHead
   let held: HeldResponse | undefined
   res.writeHead = function (this: ServerResponse, ...args: WriteHeadArgs) {
+    if (held !== undefined) {
+      // After the app's end, while the commit runs: the head is "sent" as far as the app knows, so
+      // this throws as Node's writeHead does after the headers went out.
+      throw Object.assign(new Error('Cannot write headers after they are sent to the client'), {
+        code: 'ERR_HTTP_HEADERS_SENT',
+      })
+    }
     beforeHeaders(s)
     return writeHead.apply(this, args)
   } as ServerResponse['writeHead']
@@ -58,6 +65,7 @@ export function hookResponse(s: RequestState): void {
         hold.restore()
         beforeHeaders(s)
         end.apply(res, args)
+        // Node reports these to their callbacks and `error` listeners, as without the middleware.
         for (const call of hold.later) call()
       },
       (err: unknown) => {

@@ -36,6 +36,11 @@ function routes(app: express.Express, reported: Reported): void {
     if (data !== undefined) data.views++
     res.on('error', (err) => reported.errors.push((err as { code?: string }).code))
     res.status(201).send('first')
+    try {
+      res.writeHead(500)
+    } catch (err) {
+      reported.errors.push((err as { code?: string }).code)
+    }
     res.end('second')
     res.end((err?: unknown) => reported.callback.push((err as { code?: string }).code))
   })
