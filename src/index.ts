@@ -36,6 +36,7 @@ export type {
   RegisteredData,
   RegisteredFlash,
   RegisteredSession,
+  RequestWithSession,
   SessionMiddleware,
 } from './register.js'
 export type {

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { NextFunction, Request, RequestHandler, Response } from 'express-serve-static-core'
 import type { TypedSession } from './core/session-type.js'
 import type { IsUnion } from './schema/check.js'
 import type { SessionStore } from './stores/types.js'
@@ -16,13 +17,67 @@ import type { SessionStore } from './stores/types.js'
 // biome-ignore lint/suspicious/noEmptyInterface: filled by users through declaration merging
 export interface Register {}
 
-/** The middleware `session()` returns; it carries the data and flash types for {@link Register}. */
+/**
+ * The middleware `session()` returns. It carries the data and flash types for {@link Register},
+ * and reaches its own session on a request, typed from its own schema, without `Register`: the
+ * way to type an app's sessions without declaration merging, and to run several session
+ * middlewares on one app (an admin area with its own cookie, options and store).
+ */
 export interface SessionMiddleware<TData, TFlashValues> {
   (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void
   /** The store this middleware uses (the native view of it). */
   readonly store: SessionStore
+  /**
+   * This middleware's session on `req`, typed from this middleware's schema. The first session
+   * middleware on a request is also `req.session`; another one is reached only through its own
+   * `of(req)` (or {@link SessionMiddleware.handler}), so two never see each other's data.
+   * @throws `ERR_SESSION_MISUSE` when this middleware has not run for `req` (not mounted before the
+   * handler, or its `cookie.path` does not match)
+   * @example
+   * ```ts
+   * const admin = session({ name: 'admin.sid', schema: adminSchema, secret, store: adminStore })
+   * app.use('/admin', admin)
+   * app.get('/admin', (req, res) => res.send(admin.of(req).role))
+   * ```
+   */
+  of(req: IncomingMessage): TypedSession<TData>
+  /** This middleware's `req.flash` on `req` (see {@link SessionMiddleware.of}). */
+  flashOf(req: IncomingMessage): FlashFunction<TFlashValues>
+  /**
+   * Wrap an Express handler so that its `req.session`, `req.sessionID` and `req.flash` are this
+   * middleware's, typed from its schema (React Router's `createSessionStorage<Data, Flash>()`,
+   * as a handler). A thrown error or rejected promise goes to `next`.
+   * @example
+   * ```ts
+   * app.get('/admin', admin.handler((req, res) => res.send(req.session.role)))
+   * ```
+   */
+  handler(
+    fn: (
+      req: RequestWithSession<TData, TFlashValues>,
+      res: Response,
+      next: NextFunction,
+    ) => unknown,
+  ): RequestHandler
   /** Type carrier only; never set at runtime. */
   readonly '~types'?: { readonly data: TData; readonly flash: TFlashValues } | undefined
+}
+
+/**
+ * Express's `Request` with the `session`, `sessionID` and `flash` of one session middleware, as
+ * {@link SessionMiddleware.handler} hands it over (whatever `Register` says).
+ */
+export type RequestWithSession<TData, TFlashValues> = Omit<
+  Request,
+  'session' | 'sessionID' | 'flash'
+> & {
+  /** This middleware's session. Assign `null` to drop it for this response (see `unset`). */
+  get session(): TypedSession<TData>
+  set session(value: TypedSession<TData> | null | undefined)
+  /** This middleware's session id. */
+  readonly sessionID: string
+  /** This middleware's typed flash messages. */
+  flash: FlashFunction<TFlashValues>
 }
 
 /**

@@ -8,15 +8,18 @@ import { unknownOptionNames } from './core/option-names.js'
 import { redactStoreErrors } from './core/redact.js'
 import { registryFor } from './core/registry.js'
 import { RequestSession } from './core/request-session.js'
+import { requestBehind, requestView } from './core/request-view.js'
 import { PROTOTYPE_KEYS, RESERVED_KEYS } from './core/reserved-keys.js'
+import type { TypedSession } from './core/session-type.js'
 import { SessionError } from './errors.js'
 import type { SessionOptions } from './options.js'
 import { indexApi } from './owner/api.js'
 import type { OwnerOptions, SessionIndexApi } from './owner/types.js'
-import type { SessionMiddleware } from './register.js'
+import type { FlashFunction, SessionMiddleware } from './register.js'
 import type { CheckedSchema, FlashOption, FlashValues, SchemaOutput } from './schema/check.js'
 import { toSessionStore } from './stores/adapt.js'
 import { MemoryStore } from './stores/memory.js'
+import type { SessionStore } from './stores/types.js'
 
 /** Default store timeout: long enough for a slow network store, short enough to free a worker. */
 const DEFAULT_STORE_TIMEOUT_MS = 5_000
@@ -69,23 +72,72 @@ export function session<
 ): SessionMiddleware<SchemaOutput<TSchema>, FlashValues<TFlash>> & SessionIndexApi<TOwner> {
   // The schema and the owner functions were checked above; at runtime they see plain records.
   const config = resolveConfig(options as unknown as SessionOptions & LooseOwnerOptions)
+  // This middleware's session per request: the key to `of(req)` and `handler()`, and what tells a
+  // second mount of the same middleware (two routers) that the request already has it.
+  const sessions = new WeakMap<IncomingMessage, RequestSession>()
   const middleware = (
     req: IncomingMessage,
     res: ServerResponse,
     next: (err?: unknown) => void,
   ): void => {
-    if ((req as { session?: unknown }).session !== undefined) {
-      // A second session middleware on the same request (two routers mounting it): keep the first.
+    if (sessions.has(requestBehind(req))) {
       next()
       return
     }
-    new RequestSession(config, req, res, next).start()
+    // The first session middleware on a request is `req.session`; another one (an admin area
+    // with its own cookie and store) runs beside it, reached through its own `of(req)`.
+    const exposed = (req as { session?: unknown }).session === undefined
+    const requestSession = new RequestSession(config, req, res, next, exposed)
+    sessions.set(req, requestSession)
+    requestSession.start()
   }
-  return Object.assign(middleware, { store: config.store }, indexApi(config)) as SessionMiddleware<
+  const ready = (req: IncomingMessage): RequestSession => {
+    const requestSession = sessions.get(requestBehind(req))
+    if (requestSession?.current === undefined) {
+      throw new SessionError(
+        'ERR_SESSION_MISUSE',
+        `typed-session: the session middleware "${config.name}" has not run for this request (mount it before this handler, on a path and cookie path that include it)`,
+      )
+    }
+    return requestSession
+  }
+  const members: InstanceMembers = {
+    store: config.store,
+    of: (req) => ready(req).current as unknown as TypedSession<Record<string, unknown>>,
+    flashOf: (req) => ready(req).flash as FlashFunction<Record<string, unknown>>,
+    handler: (fn) => (req, res, next) => {
+      let requestSession: RequestSession
+      try {
+        requestSession = ready(req)
+      } catch (err) {
+        next(err)
+        return
+      }
+      const view = requestSession.exposed ? req : requestView(req, requestSession)
+      try {
+        // Express 5 would catch a rejected promise itself; Express 4 would not.
+        const result = fn(view as never, res, next)
+        if (result instanceof Promise) result.catch(next)
+      } catch (err) {
+        next(err)
+      }
+    },
+  }
+  return Object.assign(middleware, members, indexApi(config)) as unknown as SessionMiddleware<
     SchemaOutput<TSchema>,
     FlashValues<TFlash>
   > &
     SessionIndexApi<TOwner>
+}
+
+/** The members `session()` adds to the middleware function, as the runtime sees them. */
+interface InstanceMembers {
+  readonly store: SessionStore
+  of(req: IncomingMessage): TypedSession<Record<string, unknown>>
+  flashOf(req: IncomingMessage): FlashFunction<Record<string, unknown>>
+  handler(
+    fn: (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => unknown,
+  ): (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void
 }
 
 function resolveConfig(options: SessionOptions & LooseOwnerOptions): SessionConfig {

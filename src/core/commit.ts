@@ -12,7 +12,8 @@ import { destroySession, touchSession, writeSession } from './write.js'
  * cookie is then decided), else the store work: the caller decides the cookie once it is done.
  */
 export function commitSession(s: RequestState): Promise<void> | undefined {
-  if (s.req.session !== s.object && s.record !== 'destroyed') {
+  const unset = s.exposed ? s.req.session !== s.object : s.dropped
+  if (unset && s.record !== 'destroyed') {
     // `delete req.session` / `req.session = null`: express-session's `unset` option.
     if (s.config.unset === 'destroy') return destroySession(s)
     beforeHeaders(s)

@@ -36,14 +36,39 @@ async function assertStillStored(s: RequestState): Promise<void> {
  */
 export class RequestSession implements SessionOwner {
   readonly #state: RequestState
+  #entered = false
+  #flash: ((...args: [kind?: string, value?: unknown]) => unknown) | undefined
 
   constructor(
     config: SessionConfig,
     req: SessionRequest,
     res: ServerResponse,
     next: (err?: unknown) => void,
+    exposed = true,
   ) {
     this.#state = new RequestState(config, req, res, next, this)
+    this.#state.exposed = exposed
+  }
+
+  /** The current session object once it is ready for handlers (after regenerate, the new one). */
+  get current(): SessionObject | undefined {
+    return this.#entered ? this.#state.object : undefined
+  }
+
+  /** Whether this session is `req.session` (see {@link RequestState.exposed}). */
+  get exposed(): boolean {
+    return this.#state.exposed
+  }
+
+  /** This session's `req.flash` function (the same one `req.flash` holds when exposed). */
+  get flash(): (...args: [kind?: string, value?: unknown]) => unknown {
+    this.#flash ??= this.#flashFunction()
+    return this.#flash
+  }
+
+  /** `req.session = null` on a session that is not `req.session`: the `unset` option applies. */
+  drop(): void {
+    this.#state.dropped = true
   }
 
   get id(): string {
@@ -182,6 +207,7 @@ export class RequestSession implements SessionOwner {
   // ---- Exposing on the request ------------------------------------------------------------------
 
   #enter(): void {
+    this.#entered = true
     this.#expose()
     hookResponse(this.#state)
     this.#state.next()
@@ -189,11 +215,12 @@ export class RequestSession implements SessionOwner {
 
   #expose(): void {
     const s = this.#state
+    if (!s.exposed) return
     const req = s.req
     req.session = s.object
     req.sessionID = s.id
     req.sessionStore = s.config.userStore
-    if (s.config.flashSchemas !== undefined) req.flash = this.#flashFunction()
+    if (s.config.flashSchemas !== undefined) req.flash = this.flash
   }
 
   /** `req.flash`, connect-flash's signature, checked against the flash schemas. */

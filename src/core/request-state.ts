@@ -107,6 +107,14 @@ export class RequestState {
    */
   ownerSlot: OwnerSlot | undefined
 
+  /**
+   * Whether this session is `req.session` (the first session middleware on the request claims
+   * it); another middleware's session is reached through its own `of(req)` / `handler()`.
+   */
+  exposed = true
+  /** `req.session = null` through a `handler()` view of a session that is not `req.session`. */
+  dropped = false
+
   /** The `Set-Cookie` decision was made (it is made once, before the headers go out). */
   cookieDecided = false
   /** `res.end` was called once: the commit has started. */

@@ -5,7 +5,13 @@
  */
 import type { Request } from 'express'
 import { expectAssignable, expectError, expectNotType, expectType } from 'tsd'
-import type { RegisteredData, RegisteredFlash, RegisteredSession } from 'typed-session'
+import {
+  type RegisteredData,
+  type RegisteredFlash,
+  type RegisteredSession,
+  session,
+} from 'typed-session'
+import { z } from 'zod'
 import { value } from '../helpers.js'
 
 const req = value<Request>()
@@ -45,3 +51,18 @@ expectType<number>(req.flash('info', 'Hello'))
 expectType<unknown[]>(req.flash('info'))
 // biome-ignore lint/suspicious/noExplicitAny: the assertion is that the type is NOT any
 expectNotType<any[]>(req.flash('info'))
+
+// Without Register, a middleware still types its own session fully (no declaration merging).
+const typed = session({
+  schema: z.object({ views: z.number().default(0) }),
+  secret: 'a-secret-of-at-least-thirty-two-characters',
+  flash: { info: z.string() },
+})
+expectType<number>(typed.of(req).views)
+expectError(typed.of(req).nope)
+expectType<number>(typed.flashOf(req)('info', 'hi'))
+typed.handler((handlerReq) => {
+  expectType<number>(handlerReq.session.views)
+  expectError(handlerReq.session.nope)
+  expectError(handlerReq.flash('other', 'x'))
+})
