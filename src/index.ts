@@ -37,6 +37,7 @@ export type {
   RegisteredFlash,
   RegisteredSession,
   RequestWithSession,
+  SessionAccess,
   SessionMiddleware,
 } from './register.js'
 export type {

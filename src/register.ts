@@ -17,20 +17,27 @@ import type { SessionStore } from './stores/types.js'
 // biome-ignore lint/suspicious/noEmptyInterface: filled by users through declaration merging
 export interface Register {}
 
-/**
- * The middleware `session()` returns. It carries the data and flash types for {@link Register},
- * and reaches its own session on a request, typed from its own schema, without `Register`: the
- * way to type an app's sessions without declaration merging, and to run several session
- * middlewares on one app (an admin area with its own cookie, options and store).
- */
+/** The middleware `session()` returns; it carries the data and flash types for {@link Register}. */
 export interface SessionMiddleware<TData, TFlashValues> {
   (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void
   /** The store this middleware uses (the native view of it). */
   readonly store: SessionStore
+  /** Type carrier only; never set at runtime. */
+  readonly '~types'?: { readonly data: TData; readonly flash: TFlashValues } | undefined
+}
+
+/**
+ * What `session()` adds to its middleware to reach its own session on a request, typed from its
+ * own schema, without `Register`: the way to type sessions without declaration merging, and to run
+ * several session middlewares on one app (an admin area with its own cookie, options and store).
+ * A separate interface from {@link SessionMiddleware}, so that any middleware stays assignable to
+ * `SessionMiddleware<unknown, unknown>`.
+ */
+export interface SessionAccess<TData, TFlashValues> {
   /**
    * This middleware's session on `req`, typed from this middleware's schema. The first session
    * middleware on a request is also `req.session`; another one is reached only through its own
-   * `of(req)` (or {@link SessionMiddleware.handler}), so two never see each other's data.
+   * `of(req)` (or {@link SessionAccess.handler}), so two never see each other's data.
    * @throws `ERR_SESSION_MISUSE` when this middleware has not run for `req` (not mounted before the
    * handler, or its `cookie.path` does not match)
    * @example
@@ -41,7 +48,7 @@ export interface SessionMiddleware<TData, TFlashValues> {
    * ```
    */
   of(req: IncomingMessage): TypedSession<TData>
-  /** This middleware's `req.flash` on `req` (see {@link SessionMiddleware.of}). */
+  /** This middleware's `req.flash` on `req` (see {@link SessionAccess.of}). */
   flashOf(req: IncomingMessage): FlashFunction<TFlashValues>
   /**
    * Wrap an Express handler so that its `req.session`, `req.sessionID` and `req.flash` are this
@@ -59,13 +66,11 @@ export interface SessionMiddleware<TData, TFlashValues> {
       next: NextFunction,
     ) => unknown,
   ): RequestHandler
-  /** Type carrier only; never set at runtime. */
-  readonly '~types'?: { readonly data: TData; readonly flash: TFlashValues } | undefined
 }
 
 /**
  * Express's `Request` with the `session`, `sessionID` and `flash` of one session middleware, as
- * {@link SessionMiddleware.handler} hands it over (whatever `Register` says).
+ * {@link SessionAccess.handler} hands it over (whatever `Register` says).
  */
 export type RequestWithSession<TData, TFlashValues> = Omit<
   Request,

@@ -15,7 +15,7 @@ import { SessionError } from './errors.js'
 import type { SessionOptions } from './options.js'
 import { indexApi } from './owner/api.js'
 import type { OwnerOptions, SessionIndexApi } from './owner/types.js'
-import type { FlashFunction, SessionMiddleware } from './register.js'
+import type { FlashFunction, SessionAccess, SessionMiddleware } from './register.js'
 import type { CheckedSchema, FlashOption, FlashValues, SchemaOutput } from './schema/check.js'
 import { toSessionStore } from './stores/adapt.js'
 import { MemoryStore } from './stores/memory.js'
@@ -69,7 +69,9 @@ export function session<
 >(
   options: SessionOptions<CheckedSchema<TSchema, TFlash>, TFlash> &
     OwnerOptions<SchemaOutput<TSchema>, TOwner>,
-): SessionMiddleware<SchemaOutput<TSchema>, FlashValues<TFlash>> & SessionIndexApi<TOwner> {
+): SessionMiddleware<SchemaOutput<TSchema>, FlashValues<TFlash>> &
+  SessionAccess<SchemaOutput<TSchema>, FlashValues<TFlash>> &
+  SessionIndexApi<TOwner> {
   // The schema and the owner functions were checked above; at runtime they see plain records.
   const config = resolveConfig(options as unknown as SessionOptions & LooseOwnerOptions)
   // This middleware's session per request: the key to `of(req)` and `handler()`, and what tells a
@@ -127,6 +129,7 @@ export function session<
     SchemaOutput<TSchema>,
     FlashValues<TFlash>
   > &
+    SessionAccess<SchemaOutput<TSchema>, FlashValues<TFlash>> &
     SessionIndexApi<TOwner>
 }
 

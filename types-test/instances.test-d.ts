@@ -6,7 +6,12 @@
  */
 import express, { type Request, type RequestHandler } from 'express'
 import { expectAssignable, expectError, expectNotType, expectType } from 'tsd'
-import { type RequestWithSession, session, type TypedSession } from 'typed-session'
+import {
+  type RequestWithSession,
+  type SessionMiddleware,
+  session,
+  type TypedSession,
+} from 'typed-session'
 import { z } from 'zod'
 import { value } from './helpers.js'
 
@@ -76,3 +81,6 @@ app.get(
 )
 expectNotType<Request>(value<RequestWithSession<AdminData, {}>>())
 expectError(admin.of('not a request'))
+
+// Code that takes any session middleware still accepts this one.
+expectAssignable<SessionMiddleware<unknown, unknown>>(admin)

@@ -96,12 +96,10 @@ function twoSessionApp() {
   )
   app.use(
     (err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-      res
-        .status(500)
-        .json({
-          code: isSessionError(err) ? err.code : 'other',
-          message: String((err as Error).message),
-        })
+      res.status(500).json({
+        code: isSessionError(err) ? err.code : 'other',
+        message: String((err as Error).message),
+      })
     },
   )
   return { app, userStore, adminStore, userSession, adminSession }
@@ -210,7 +208,11 @@ describe('two session middlewares on one app', () => {
     app.get('/', (req, res) => {
       one.of(req).a++
       two.of(req).b += 10
-      res.json({ a: one.of(req).a, b: two.of(req).b, first: req.session === one.of(req) })
+      res.json({
+        a: one.of(req).a,
+        b: two.of(req).b,
+        first: (req.session as unknown) === one.of(req),
+      })
     })
     const server = await listen(app)
     servers.push(server)
