@@ -3,7 +3,7 @@
 // stale index entry can neither show a session nor end someone else's.
 import type { SessionConfig } from '../core/config.js'
 import { hashId } from '../core/events.js'
-import { SessionError } from '../errors.js'
+import { isSessionError, SessionError } from '../errors.js'
 import type { SessionRecord } from '../stores/types.js'
 import { currentEpoch, epochMatches, isOwnerId, type OwnerSlot, ownerSlotOf } from './meta.js'
 import type {
@@ -95,7 +95,7 @@ async function liveSessions(config: SessionConfig, owner: string): Promise<Liste
       'typed-session: an owner is a string of 1 to 256 characters',
     )
   }
-  const ids = [...new Set(await store.indexedIds(owner))]
+  const ids = [...new Set(await store.indexedIds(owner).catch(unwrapNoIndex))]
   const epoch =
     config.ownerEpoch === undefined ? undefined : await currentEpoch(config.ownerEpoch, owner)
   const live: Listed[] = []
@@ -181,6 +181,16 @@ function emit(config: SessionConfig, id: string, reason: 'revoked' | 'epoch'): v
   } catch {
     // A throwing logger must not stop a revocation half way.
   }
+}
+
+/**
+ * A store that can keep an index but cannot use it here (PgStore on a table without the `owner`
+ * column) says so with `ERR_SESSION_NO_INDEX`; the adapter wraps every store rejection as
+ * `ERR_SESSION_STORE`, so take that answer back out of the `cause`.
+ */
+function unwrapNoIndex(err: unknown): never {
+  const cause = isSessionError(err) ? err.cause : undefined
+  throw isSessionError(cause) && cause.code === 'ERR_SESSION_NO_INDEX' ? cause : err
 }
 
 function noop(): void {}

@@ -1,9 +1,13 @@
 // The index cases of the conformance suite (issue 12) on every store that keeps an index.
 import { afterAll, describe, expect, it } from 'vitest'
+import { z } from 'zod'
 import {
   indexConformance,
   MemoryStore,
+  SessionError,
   type SessionStore,
+  type StoreOption,
+  session,
   toSessionStore,
 } from '../../src/index.js'
 import { otherProcessView } from './support.js'
@@ -26,6 +30,27 @@ describe('indexConformance on MemoryStore', () => {
     const adapted = toSessionStore(otherProcessView(memory), { timeoutMs: TIMEOUT_MS })
     it('keeps indexedIds', () => expect(adapted.indexedIds).toBeTypeOf('function'))
     conformance(() => adapted)
+  })
+})
+
+describe('a store that has an index but cannot use it', () => {
+  it('answers listSessions with its ERR_SESSION_NO_INDEX, not a store failure', async () => {
+    const memory = new MemoryStore()
+    const appSession = session({
+      schema: z.object({ user: z.string().optional() }),
+      secret: 'index-conformance-secret-0123456789abcdef',
+      store: {
+        ...(otherProcessView(memory) as object),
+        // What PgStore does on a table without its owner column.
+        indexedIds: () =>
+          Promise.reject(new SessionError('ERR_SESSION_NO_INDEX', 'no owner column')),
+      } as unknown as StoreOption,
+      owner: (data) => data.user,
+    })
+    await expect(appSession.listSessions('nobody')).rejects.toMatchObject({
+      code: 'ERR_SESSION_NO_INDEX',
+      message: 'no owner column',
+    })
   })
 })
 
