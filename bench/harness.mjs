@@ -17,9 +17,14 @@ export const DUMMY_COOKIE = `${COOKIE_NAME}=s%3A${'x'.repeat(32)}.${'y'.repeat(4
  * @returns {Promise<{ variant: string, port: number, child: import('node:child_process').ChildProcess,
  *   command: (cmd: string) => Promise<Record<string, unknown>>, stop: () => Promise<void> }>}
  */
-export function startServer(variant, { execArgv = [], timeoutMs = 15_000, quiet = false } = {}) {
+export function startServer(
+  variant,
+  { execArgv = [], execPath = process.execPath, timeoutMs = 15_000, quiet = false } = {},
+) {
+  // `execPath` other than node: a wrapper that ends in node, e.g. valgrind (bench/icount.mjs).
   const child = fork(join(BENCH_DIR, 'server.mjs'), [variant], {
     execArgv,
+    execPath,
     stdio: ['ignore', quiet ? 'ignore' : 'inherit', 'pipe', 'ipc'],
   })
   let stderr = ''

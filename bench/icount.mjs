@@ -1,0 +1,322 @@
+// `npm run bench:icount`: instructions per request, counted by valgrind's callgrind, for bare
+// Express 5, express-session and typed-session on the same routes (bench/server.mjs).
+//
+// Why instructions: on a shared machine wall-clock throughput moves by +-10-30% between runs, so
+// it cannot steer optimisation; the number of instructions the server executes for the same work
+// is nearly the same on every run (two runs agree within ~1%).
+//
+// How: every (server, flow) pair gets its own server process, started as
+// `valgrind --tool=callgrind node <fixed V8 flags> bench/server.mjs <variant>` (fork() with
+// valgrind as the exec path, so the IPC channel of bench/harness.mjs still works). This process
+// sends W warm-up requests over one keep-alive connection, one at a time, then zeroes callgrind's
+// counters (`vgdb --pid=<pid> zero`), sends N more, and dumps (`vgdb --pid=<pid> dump`). The dump's
+// total divided by N is the figure. The server is idle in epoll_wait at both commands: vgdb
+// interrupts it with ptrace, so the window holds exactly those N requests and the idle loop around
+// them. (callgrind_control -z / -d do the same through vgdb; `--toggle-collect` cannot be used
+// because V8's JIT code has no symbols valgrind can see; client requests would need a native
+// addon.)
+//
+// V8 flags, so that runs are comparable: a fixed young generation (--min/--max-semi-space-size,
+// scavenges at the same allocation volume in every run) and --single-threaded (compilation and GC
+// on the main thread: no background thread whose timing varies from run to run).
+//
+// Usage: node bench/icount.mjs [--short] [--json <file>]
+// Env: ICOUNT_WARMUP (5000), ICOUNT_REQUESTS (3000), ICOUNT_FLOWS (read,write,new),
+//      ICOUNT_VARIANTS (all of bench/config.mjs), ICOUNT_JOBS (servers under valgrind at once, 2),
+//      ICOUNT_SEMI_SPACE_MB (16), ICOUNT_NODE_FLAGS (extra node flags, e.g. --perf-basic-prof),
+//      ICOUNT_KEEP (1: keep the callgrind files, for callgrind_annotate / bench/icount-profile.mjs),
+//      REDIS_URL, TYPED_SESSION_ENTRY (as for npm run bench).
+// --short: 200 warm-up + 100 measured requests of the `read` flow, bare and typed-session only: the
+// smoke test that `npm test` runs (test/bench-icount.test.ts). Its numbers are not comparable.
+import { execFile, spawnSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { Agent, request } from 'node:http'
+import os from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import {
+  envNumber,
+  FLOWS,
+  REDIS_URL,
+  REDIS_VARIANTS,
+  TYPED_VARIANTS,
+  VARIANTS,
+} from './config.mjs'
+import { BENCH_DIR, ensureBuilt, login, redisAnswers, startServer } from './harness.mjs'
+
+const run = promisify(execFile)
+const args = process.argv.slice(2)
+const short = args.includes('--short')
+const jsonArg = args.indexOf('--json')
+
+export const config = {
+  short,
+  warmup: short ? 200 : envNumber('ICOUNT_WARMUP', 5000),
+  requests: short ? 100 : envNumber('ICOUNT_REQUESTS', 3000),
+  flows: short ? ['read'] : listFromEnv('ICOUNT_FLOWS', Object.keys(FLOWS)),
+  variants: short ? ['bare', 'typed-session'] : listFromEnv('ICOUNT_VARIANTS', VARIANTS),
+  jobs: envNumber('ICOUNT_JOBS', 2),
+  semiSpaceMb: envNumber('ICOUNT_SEMI_SPACE_MB', 16),
+  extraNodeFlags: (process.env.ICOUNT_NODE_FLAGS ?? '').split(' ').filter(Boolean),
+  keep: process.env.ICOUNT_KEEP === '1',
+  redisUrl: REDIS_URL,
+  typedSessionEntry: process.env.TYPED_SESSION_ENTRY ?? 'dist/index.js',
+}
+
+/** Targets of issue 15, in instructions: ratio = instructions of `of` / instructions of `variant`. */
+const TARGETS = [
+  { flow: 'read', variant: 'typed-session', of: 'bare', min: 0.85 },
+  { flow: 'write', variant: 'typed-session', of: 'bare', min: 0.8 },
+  { flow: 'new', variant: 'typed-session', of: 'bare', min: 0.82 },
+  { flow: 'read', variant: 'typed-session', of: 'express-session', min: 1.4 },
+  { flow: 'write', variant: 'typed-session', of: 'express-session', min: 1.4 },
+  { flow: 'new', variant: 'typed-session', of: 'express-session', min: 1.4 },
+]
+
+const log = (...a) => console.error(...a)
+const notes = []
+const note = (text) => {
+  notes.push(text)
+  log(`note: ${text}`)
+}
+
+await main()
+
+async function main() {
+  const startedAt = new Date()
+  const vg = spawnSync('valgrind', ['--version'], { encoding: 'utf8' })
+  if (vg.status !== 0) {
+    log('valgrind is not installed (apt-get install valgrind): nothing to count')
+    process.exit(2)
+  }
+  let variants = config.variants
+  if (variants.some((v) => TYPED_VARIANTS.has(v))) ensureBuilt({ log })
+  if (variants.some((v) => REDIS_VARIANTS.has(v)) && !(await redisAnswers(config.redisUrl))) {
+    note(`Redis does not answer at ${config.redisUrl}: Redis rows skipped.`)
+    variants = variants.filter((v) => !REDIS_VARIANTS.has(v))
+  }
+  const jobs = []
+  for (const flow of config.flows) for (const variant of variants) jobs.push({ variant, flow })
+  log(
+    `icount: ${variants.join(', ')} x ${config.flows.join('/')}, ${config.warmup} warm-up + ` +
+      `${config.requests} counted requests each, ${config.jobs} at a time (${vg.stdout.trim()})`,
+  )
+
+  const results = []
+  const queue = [...jobs]
+  const workers = Array.from({ length: Math.min(config.jobs, jobs.length) }, async () => {
+    while (queue.length > 0) {
+      const job = queue.shift()
+      const t0 = Date.now()
+      try {
+        const result = await countOne(job.variant, job.flow)
+        results.push(result)
+        log(
+          `${job.flow.padEnd(5)} ${job.variant.padEnd(24)} ${fmtK(result.perRequest).padStart(8)} ` +
+            `instructions/request (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+        )
+      } catch (err) {
+        if (job.variant === 'bare' || config.short) throw err
+        note(`${job.variant} ${job.flow} failed, row skipped: ${firstLine(err)}`)
+      }
+    }
+  })
+  await Promise.all(workers)
+
+  const rows = summarize(results, variants)
+  const targets = evaluateTargets(rows)
+  const machine = {
+    cpuModel: os.cpus()[0]?.model?.trim() ?? 'unknown',
+    node: process.version,
+    valgrind: vg.stdout.trim(),
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+  }
+  console.log(render(rows, targets, machine))
+  const file =
+    jsonArg >= 0
+      ? args[jsonArg + 1]
+      : join(BENCH_DIR, 'results', `icount-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`)
+  mkdirSync(join(file, '..'), { recursive: true })
+  writeFileSync(
+    file,
+    `${JSON.stringify({ startedAt, machine, config, notes, results, rows, targets }, null, 2)}\n`,
+  )
+  log(`raw numbers: ${file}`)
+}
+
+/** One server process under callgrind: warm up, count a window of requests, stop. */
+async function countOne(variant, flow) {
+  const dir = mkdtempSync(join(os.tmpdir(), `icount-${variant}-${flow}-`))
+  const valgrindArgs = [
+    '--tool=callgrind',
+    `--callgrind-out-file=${join(dir, 'callgrind.%p.out')}`,
+    `--log-file=${join(dir, 'valgrind.%p.log')}`,
+    // Warm-up runs uninstrumented (several times faster); `instrumentation on` before the window.
+    '--instr-atstart=no',
+    process.execPath,
+  ]
+  const nodeFlags = [
+    `--min-semi-space-size=${config.semiSpaceMb}`,
+    `--max-semi-space-size=${config.semiSpaceMb}`,
+    '--single-threaded',
+    ...config.extraNodeFlags,
+  ]
+  const server = await startServer(variant, {
+    execPath: 'valgrind',
+    execArgv: [...valgrindArgs, ...nodeFlags],
+    // Node's start-up under valgrind takes 10-30 s on an idle machine, minutes on a busy one.
+    timeoutMs: 600_000,
+    quiet: true,
+  })
+  try {
+    const { withCookie, path } = FLOWS[flow]
+    const cookie = withCookie ? (await login(server.port, variant, 1))[0] : undefined
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 })
+    const send = (n) => sequential(server.port, agent, path, cookie, n, variant)
+    await send(config.warmup)
+    await vgdb(server.child.pid, 'instrumentation on')
+    await vgdb(server.child.pid, 'zero')
+    await send(config.requests)
+    await vgdb(server.child.pid, 'dump')
+    agent.destroy()
+    const dump = readdirSync(dir).find((f) => /^callgrind\.\d+\.out\.1$/.test(f))
+    if (!dump) throw new Error(`${variant}: callgrind wrote no dump in ${dir}`)
+    const text = readFileSync(join(dir, dump), 'utf8')
+    const summary = /^summary: (\d+)$/m.exec(text)
+    if (!summary) throw new Error(`${variant}: no summary line in ${join(dir, dump)}`)
+    const instructions = Number(summary[1])
+    return {
+      variant,
+      flow,
+      instructions,
+      requests: config.requests,
+      perRequest: instructions / config.requests,
+      ...(config.keep ? { dump: join(dir, dump), pid: server.child.pid } : {}),
+    }
+  } finally {
+    await server.stop()
+    if (!config.keep) rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+/** `vgdb --pid=<pid> <command>`: a callgrind monitor command (zero, dump). Bounded wait. */
+async function vgdb(pid, command) {
+  await run('vgdb', [`--pid=${pid}`, ...command.split(' ')], { timeout: 120_000 })
+}
+
+/**
+ * `n` GET requests, one after the other on one keep-alive socket, each read to the end. Every
+ * answer must be 200: a benchmark of error pages would count the wrong work. A new-session flow
+ * sends no cookie; bare Express gets the same-size dummy cookie a session flow sends.
+ */
+async function sequential(port, agent, path, cookie, n, variant) {
+  const headers = cookie ? { cookie } : {}
+  for (let i = 0; i < n; i++) {
+    const status = await new Promise((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path, agent, headers }, (res) => {
+        res.resume()
+        res.once('end', () => resolve(res.statusCode))
+        res.once('error', reject)
+      })
+      req.setTimeout(120_000, () => req.destroy(new Error(`${variant} ${path}: no answer`)))
+      req.once('error', reject)
+      req.end()
+    })
+    if (status !== 200) throw new Error(`${variant} ${path} answered ${status}`)
+  }
+}
+
+function summarize(results, variants) {
+  const rows = []
+  for (const flow of config.flows) {
+    const of = (v) => results.find((r) => r.flow === flow && r.variant === v)?.perRequest
+    for (const variant of variants) {
+      const perRequest = of(variant)
+      if (perRequest === undefined) continue
+      const baseline = expressSessionBaseline(variant)
+      const esValue = baseline ? of(baseline) : undefined
+      rows.push({
+        flow,
+        variant,
+        perRequest,
+        vsBare: of('bare') / perRequest,
+        ...(esValue !== undefined ? { vsExpressSession: esValue / perRequest } : {}),
+      })
+    }
+  }
+  return rows
+}
+
+/** The express-session row a typed-session row is compared with: the same store kind. */
+function expressSessionBaseline(variant) {
+  if (!variant.startsWith('typed-session')) return undefined
+  return variant.replace(/^typed-session/, 'express-session').replace(/-native$/, '')
+}
+
+function evaluateTargets(rows) {
+  const out = []
+  for (const t of TARGETS) {
+    const row = rows.find((r) => r.flow === t.flow && r.variant === t.variant)
+    const value = t.of === 'bare' ? row?.vsBare : row?.vsExpressSession
+    if (value === undefined) continue
+    out.push({ ...t, value, met: value >= t.min })
+  }
+  return out
+}
+
+function render(rows, targets, machine) {
+  const lines = ['']
+  lines.push(
+    `Instructions per request (callgrind Ir), ${config.warmup} warm-up + ${config.requests} ` +
+      `counted sequential keep-alive requests per server process; node ${machine.node}, ` +
+      `${machine.valgrind}, young generation fixed at ${config.semiSpaceMb} MB semi-spaces, ` +
+      `--single-threaded.`,
+  )
+  lines.push('')
+  lines.push('| flow | server | instructions/request | x bare | x express-session |')
+  lines.push('|---|---|---:|---:|---:|')
+  for (const r of rows) {
+    const es = r.vsExpressSession === undefined ? '' : `${r.vsExpressSession.toFixed(2)}`
+    lines.push(
+      `| ${r.flow} | ${r.variant} | ${fmtK(r.perRequest)} | ${r.vsBare.toFixed(2)} | ${es} |`,
+    )
+  }
+  if (targets.length > 0) {
+    lines.push('')
+    lines.push('| target (issue 15, instructions) | wanted | measured | |')
+    lines.push('|---|---:|---:|---|')
+    for (const t of targets) {
+      lines.push(
+        `| ${t.flow}, ${t.variant} vs ${t.of} | >= ${t.min} | ${t.value.toFixed(2)} | ` +
+          `${t.met ? 'met' : 'MISSED'} |`,
+      )
+    }
+  }
+  for (const n of notes) lines.push('', `Note: ${n}`)
+  return lines.join('\n')
+}
+
+function fmtK(n) {
+  return `${Math.round(n / 1000).toLocaleString('en-US')}k`
+}
+
+function listFromEnv(name, all) {
+  const raw = process.env[name]
+  if (!raw) return all
+  const picked = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+  const unknown = picked.filter((p) => !all.includes(p))
+  if (unknown.length > 0)
+    throw new Error(`${name}: unknown ${unknown.join(', ')} (known: ${all.join(', ')})`)
+  return all.filter((a) => picked.includes(a))
+}
+
+function firstLine(err) {
+  return (
+    String(err?.message ?? err)
+      .split('\n')
+      .find((l) => l.trim()) ?? String(err)
+  )
+}
