@@ -114,7 +114,12 @@ function perfMap(file) {
   const entries = []
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     const m = /^([0-9a-f]+) ([0-9a-f]+) (.*)$/.exec(line)
-    if (m) entries.push({ start: Number.parseInt(m[1], 16), size: Number.parseInt(m[2], 16), name: m[3] })
+    if (m)
+      entries.push({
+        start: Number.parseInt(m[1], 16),
+        size: Number.parseInt(m[2], 16),
+        name: m[3],
+      })
   }
   entries.sort((a, b) => a.start - b.start)
   return entries
@@ -146,7 +151,7 @@ function printProfile(title, profile, top) {
   console.log('|---:|---:|---|')
   for (const r of profile.rows.slice(0, top)) {
     const pct = ((100 * r.perRequest) / profile.total).toFixed(1)
-    console.log(`| ${fmt(r.perRequest)} | ${pct} | ${escape(r.name)} |`)
+    console.log(`| ${fmt(r.perRequest)} | ${pct} | ${cell(r.name)} |`)
   }
 }
 
@@ -160,7 +165,7 @@ function printDiff(title, a, b, top) {
   const diffs = [...names].map((n) => ({ n, a: get(a, n), b: get(b, n) }))
   diffs.sort((x, y) => Math.abs(y.b - y.a) - Math.abs(x.b - x.a))
   for (const d of diffs.slice(0, top)) {
-    console.log(`| ${fmt(d.a)} | ${fmt(d.b)} | ${fmt(d.b - d.a)} | ${escape(d.n)} |`)
+    console.log(`| ${fmt(d.a)} | ${fmt(d.b)} | ${fmt(d.b - d.a)} | ${cell(d.n)} |`)
   }
 }
 
@@ -168,6 +173,6 @@ function fmt(n) {
   return Math.round(n).toLocaleString('en-US')
 }
 
-function escape(name) {
+function cell(name) {
   return name.replaceAll('|', '\\|').slice(0, 140)
 }

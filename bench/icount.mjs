@@ -34,14 +34,7 @@ import { Agent, request } from 'node:http'
 import os from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import {
-  envNumber,
-  FLOWS,
-  REDIS_URL,
-  REDIS_VARIANTS,
-  TYPED_VARIANTS,
-  VARIANTS,
-} from './config.mjs'
+import { envNumber, FLOWS, REDIS_URL, REDIS_VARIANTS, TYPED_VARIANTS, VARIANTS } from './config.mjs'
 import { BENCH_DIR, ensureBuilt, login, redisAnswers, startServer } from './harness.mjs'
 
 const run = promisify(execFile)
@@ -173,11 +166,14 @@ async function countOne(variant, flow) {
     const cookie = withCookie ? (await login(server.port, variant, 1))[0] : undefined
     const agent = new Agent({ keepAlive: true, maxSockets: 1 })
     const send = (n) => sequential(server.port, agent, path, cookie, n, variant)
+    const t0 = Date.now()
     await send(config.warmup)
+    const t1 = Date.now()
     await vgdb(server.child.pid, 'instrumentation on')
     await vgdb(server.child.pid, 'zero')
     await send(config.requests)
     await vgdb(server.child.pid, 'dump')
+    const seconds = { warmup: (t1 - t0) / 1000, counted: (Date.now() - t1) / 1000 }
     agent.destroy()
     const dump = readdirSync(dir).find((f) => /^callgrind\.\d+\.out\.1$/.test(f))
     if (!dump) throw new Error(`${variant}: callgrind wrote no dump in ${dir}`)
@@ -191,6 +187,7 @@ async function countOne(variant, flow) {
       instructions,
       requests: config.requests,
       perRequest: instructions / config.requests,
+      seconds,
       ...(config.keep ? { dump: join(dir, dump), pid: server.child.pid } : {}),
     }
   } finally {
@@ -235,11 +232,12 @@ function summarize(results, variants) {
       if (perRequest === undefined) continue
       const baseline = expressSessionBaseline(variant)
       const esValue = baseline ? of(baseline) : undefined
+      const bare = of('bare')
       rows.push({
         flow,
         variant,
         perRequest,
-        vsBare: of('bare') / perRequest,
+        ...(bare !== undefined ? { vsBare: bare / perRequest } : {}),
         ...(esValue !== undefined ? { vsExpressSession: esValue / perRequest } : {}),
       })
     }
@@ -276,9 +274,10 @@ function render(rows, targets, machine) {
   lines.push('| flow | server | instructions/request | x bare | x express-session |')
   lines.push('|---|---|---:|---:|---:|')
   for (const r of rows) {
-    const es = r.vsExpressSession === undefined ? '' : `${r.vsExpressSession.toFixed(2)}`
+    const ratio = (x) => (x === undefined ? '' : x.toFixed(2))
     lines.push(
-      `| ${r.flow} | ${r.variant} | ${fmtK(r.perRequest)} | ${r.vsBare.toFixed(2)} | ${es} |`,
+      `| ${r.flow} | ${r.variant} | ${fmtK(r.perRequest)} | ${ratio(r.vsBare)} | ` +
+        `${ratio(r.vsExpressSession)} |`,
     )
   }
   if (targets.length > 0) {
