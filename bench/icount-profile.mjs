@@ -15,25 +15,6 @@ import { existsSync, readFileSync } from 'node:fs'
 
 const args = process.argv.slice(2)
 
-if (args[0] === '--diff') {
-  const [a, b] = [loadRun(args[1]), loadRun(args[2])]
-  const top = Number(args[3] ?? 40)
-  for (const key of Object.keys(b)) {
-    if (!a[key]) continue
-    printDiff(key, a[key], b[key], top)
-  }
-} else {
-  const top = Number(args[1] ?? 40)
-  if (args[0]?.endsWith('.json')) {
-    const runs = loadRun(args[0])
-    for (const [key, profile] of Object.entries(runs)) printProfile(key, profile, top)
-  } else {
-    const requests = Number(args[2] ?? 1)
-    const pid = /callgrind\.(\d+)\.out/.exec(args[0])?.[1]
-    printProfile(args[0], profileOf(args[0], pid, requests), top)
-  }
-}
-
 /** Every kept dump of an icount JSON: `flow variant` -> profile per request. */
 function loadRun(file) {
   const run = JSON.parse(readFileSync(file, 'utf8'))
@@ -144,8 +125,44 @@ function jitName(map, addr) {
   return 'JIT (unnamed: run with --perf-basic-prof)'
 }
 
+/** Coarse groups of self cost: where a request's instructions go, by kind of work. */
+const GROUPS = [
+  [
+    'GC',
+    /Scaveng|MarkCompact|Marking|Sweep|Evacuat|Heap::|heap::|BodyDescriptor|RecordMigrated|MemoryAllocator|Worklist|Pretenuring|RememberedSet|SlotSet/,
+  ],
+  ['optimising compiler', /compiler::|maglev|Maglev|turboshaft|Turboshaft/],
+  [
+    'IC misses, maps, property lookup (runtime)',
+    /LookupIterator|IC::|Runtime_|Map::|MapUpdater|DescriptorArray|JSObject::|TransitionsAccessor|FeedbackNexus|FeedbackVector|StubCache|FieldIndex|PrototypeIterator|JSReceiver::|Object::/,
+  ],
+  ['JSON (runtime)', /Json/],
+  ['JIT-compiled JS', /^JIT JS:\*/],
+  ['interpreted / baseline JS', /^JIT JS:[~^]|^JIT/],
+  ['V8 builtins', /^Builtins_/],
+  ['libc, libuv, node, openssl', /libc|uv_|uv__|node::|\[node\]|ssl|crypto|\[libcrypto/],
+]
+
+function groupsOf(profile) {
+  const sums = new Map(GROUPS.map(([name]) => [name, 0]))
+  sums.set('other', 0)
+  for (const r of profile.rows) {
+    const group = GROUPS.find(([, re]) => re.test(r.name))?.[0] ?? 'other'
+    sums.set(group, sums.get(group) + r.perRequest)
+  }
+  return sums
+}
+
 function printProfile(title, profile, top) {
-  console.log(`\n## ${title}: ${fmt(profile.total)} instructions/request, self cost by function`)
+  console.log(`\n## ${title}: ${fmt(profile.total)} instructions/request`)
+  console.log('')
+  console.log('| group | instructions/request | % |')
+  console.log('|---|---:|---:|')
+  for (const [name, value] of groupsOf(profile)) {
+    console.log(`| ${name} | ${fmt(value)} | ${((100 * value) / profile.total).toFixed(1)} |`)
+  }
+  console.log('')
+  console.log('Self cost by function:')
   console.log('')
   console.log('| self/request | % | function |')
   console.log('|---:|---:|---|')
@@ -157,6 +174,15 @@ function printProfile(title, profile, top) {
 
 function printDiff(title, a, b, top) {
   console.log(`\n## ${title}: ${fmt(a.total)} -> ${fmt(b.total)} (${fmt(b.total - a.total)})`)
+  console.log('')
+  console.log('| group | before | after | change |')
+  console.log('|---|---:|---:|---:|')
+  const ga = groupsOf(a)
+  const gb = groupsOf(b)
+  for (const [name, value] of gb) {
+    const before = ga.get(name) ?? 0
+    console.log(`| ${name} | ${fmt(before)} | ${fmt(value)} | ${fmt(value - before)} |`)
+  }
   console.log('')
   console.log('| before | after | change | function |')
   console.log('|---:|---:|---:|---|')
@@ -176,3 +202,26 @@ function fmt(n) {
 function cell(name) {
   return name.replaceAll('|', '\\|').slice(0, 140)
 }
+
+function main() {
+  if (args[0] === '--diff') {
+    const [a, b] = [loadRun(args[1]), loadRun(args[2])]
+    const top = Number(args[3] ?? 40)
+    for (const key of Object.keys(b)) {
+      if (!a[key]) continue
+      printDiff(key, a[key], b[key], top)
+    }
+  } else {
+    const top = Number(args[1] ?? 40)
+    if (args[0]?.endsWith('.json')) {
+      const runs = loadRun(args[0])
+      for (const [key, profile] of Object.entries(runs)) printProfile(key, profile, top)
+    } else {
+      const requests = Number(args[2] ?? 1)
+      const pid = /callgrind\.(\d+)\.out/.exec(args[0])?.[1]
+      printProfile(args[0], profileOf(args[0], pid, requests), top)
+    }
+  }
+}
+
+main()

@@ -17,8 +17,11 @@
 // addon.)
 //
 // V8 flags, so that runs are comparable: a fixed young generation (--min/--max-semi-space-size,
-// scavenges at the same allocation volume in every run) and --single-threaded (compilation and GC
-// on the main thread: no background thread whose timing varies from run to run).
+// scavenges at the same allocation volume in every run), --single-threaded (compilation and GC
+// on the main thread: no background thread whose timing varies from run to run), and
+// --heap-growing-percent=100 --no-memory-reducer --no-incremental-marking (full GCs when the heap
+// reaches a limit that depends on allocation alone; without them two runs differed by 4-5% on a
+// loaded machine).
 //
 // Usage: node bench/icount.mjs [--short] [--json <file>]
 // Env: ICOUNT_WARMUP (5000), ICOUNT_REQUESTS (3000), ICOUNT_FLOWS (read,write,new),
@@ -152,6 +155,15 @@ async function countOne(variant, flow) {
     `--min-semi-space-size=${config.semiSpaceMb}`,
     `--max-semi-space-size=${config.semiSpaceMb}`,
     '--single-threaded',
+    // GC on a schedule that depends on allocation only: a fixed heap-growing factor (V8 derives
+    // it from measured GC speed otherwise), no memory reducer (timers), and no incremental marking
+    // (its step sizes follow measured marking speed). --predictable-gc-schedule would do the same
+    // but forces 4 MB semi-spaces.
+    '--heap-growing-percent=100',
+    '--no-memory-reducer',
+    '--no-incremental-marking',
+    // Where V8 writes a log if a profiling flag asks for one (not into the working tree).
+    `--logfile=${join(dir, 'v8.log')}`,
     ...config.extraNodeFlags,
   ]
   const server = await startServer(variant, {
@@ -268,7 +280,7 @@ function render(rows, targets, machine) {
     `Instructions per request (callgrind Ir), ${config.warmup} warm-up + ${config.requests} ` +
       `counted sequential keep-alive requests per server process; node ${machine.node}, ` +
       `${machine.valgrind}, young generation fixed at ${config.semiSpaceMb} MB semi-spaces, ` +
-      `--single-threaded.`,
+      `--single-threaded --heap-growing-percent=100 --no-memory-reducer --no-incremental-marking.`,
   )
   lines.push('')
   lines.push('| flow | server | instructions/request | x bare | x express-session |')
