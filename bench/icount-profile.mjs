@@ -12,6 +12,7 @@
 // them their JS names ("JS:*handle /app/x.js:12" for optimised code, "~" for interpreted, etc.).
 // Builtins and C++ come with their symbols from the node binary. Per request = total / requests.
 import { existsSync, readFileSync } from 'node:fs'
+import { pathToFileURL } from 'node:url'
 
 const args = process.argv.slice(2)
 
@@ -27,7 +28,7 @@ function loadRun(file) {
 }
 
 /** Self instructions per function name, divided by `requests`. */
-function profileOf(dumpFile, pid, requests) {
+export function profileOf(dumpFile, pid, requests) {
   const map = pid ? perfMap(`/tmp/perf-${pid}.map`) : []
   const self = parseSelfCosts(readFileSync(dumpFile, 'utf8'))
   const byName = new Map()
@@ -143,7 +144,7 @@ const GROUPS = [
   ['libc, libuv, node, openssl', /libc|uv_|uv__|node::|\[node\]|ssl|crypto|\[libcrypto/],
 ]
 
-function groupsOf(profile) {
+export function groupsOf(profile) {
   const sums = new Map(GROUPS.map(([name]) => [name, 0]))
   sums.set('other', 0)
   for (const r of profile.rows) {
@@ -224,4 +225,5 @@ function main() {
   }
 }
 
-main()
+// Run only as a script: bench/icount.mjs imports profileOf / groupsOf.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) main()

@@ -39,6 +39,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { envNumber, FLOWS, REDIS_URL, REDIS_VARIANTS, TYPED_VARIANTS, VARIANTS } from './config.mjs'
 import { BENCH_DIR, ensureBuilt, login, redisAnswers, startServer } from './harness.mjs'
+import { groupsOf, profileOf } from './icount-profile.mjs'
 
 const run = promisify(execFile)
 const args = process.argv.slice(2)
@@ -162,6 +163,9 @@ async function countOne(variant, flow) {
     '--heap-growing-percent=100',
     '--no-memory-reducer',
     '--no-incremental-marking',
+    // Bytecode of functions idle for a few GCs is dropped and compiled again later: a GC-age
+    // heuristic that would put compile work into some windows and not others.
+    '--no-flush-bytecode',
     // Where V8 writes a log if a profiling flag asks for one (not into the working tree).
     `--logfile=${join(dir, 'v8.log')}`,
     ...config.extraNodeFlags,
@@ -193,12 +197,18 @@ async function countOne(variant, flow) {
     const summary = /^summary: (\d+)$/m.exec(text)
     if (!summary) throw new Error(`${variant}: no summary line in ${join(dir, dump)}`)
     const instructions = Number(summary[1])
+    // How much of the window the optimising compiler took (JIT warm-up still going on): said
+    // beside the total, so a reader can tell compile work from request work.
+    const compilerPerRequest = groupsOf(profileOf(join(dir, dump), undefined, config.requests)).get(
+      'optimising compiler',
+    )
     return {
       variant,
       flow,
       instructions,
       requests: config.requests,
       perRequest: instructions / config.requests,
+      compilerPerRequest,
       seconds,
       ...(config.keep ? { dump: join(dir, dump), pid: server.child.pid } : {}),
     }
@@ -249,6 +259,8 @@ function summarize(results, variants) {
         flow,
         variant,
         perRequest,
+        compilerPerRequest: results.find((r) => r.flow === flow && r.variant === variant)
+          ?.compilerPerRequest,
         ...(bare !== undefined ? { vsBare: bare / perRequest } : {}),
         ...(esValue !== undefined ? { vsExpressSession: esValue / perRequest } : {}),
       })
@@ -280,16 +292,18 @@ function render(rows, targets, machine) {
     `Instructions per request (callgrind Ir), ${config.warmup} warm-up + ${config.requests} ` +
       `counted sequential keep-alive requests per server process; node ${machine.node}, ` +
       `${machine.valgrind}, young generation fixed at ${config.semiSpaceMb} MB semi-spaces, ` +
-      `--single-threaded --heap-growing-percent=100 --no-memory-reducer --no-incremental-marking.`,
+      `--single-threaded --heap-growing-percent=100 --no-memory-reducer --no-incremental-marking --no-flush-bytecode.`,
   )
   lines.push('')
-  lines.push('| flow | server | instructions/request | x bare | x express-session |')
-  lines.push('|---|---|---:|---:|---:|')
+  lines.push(
+    '| flow | server | instructions/request | x bare | x express-session | of which optimising compiler |',
+  )
+  lines.push('|---|---|---:|---:|---:|---:|')
   for (const r of rows) {
     const ratio = (x) => (x === undefined ? '' : x.toFixed(2))
     lines.push(
       `| ${r.flow} | ${r.variant} | ${fmtK(r.perRequest)} | ${ratio(r.vsBare)} | ` +
-        `${ratio(r.vsExpressSession)} |`,
+        `${ratio(r.vsExpressSession)} | ${fmtK(r.compilerPerRequest ?? 0)} |`,
     )
   }
   if (targets.length > 0) {
