@@ -262,7 +262,6 @@ async function sequential(port, agent, path, cookie, n, variant) {
   }
 }
 
-
 function summarize(results, variants) {
   const rows = []
   for (const flow of config.flows) {
