@@ -1,7 +1,9 @@
 import { defineConfig } from 'tsup'
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  // One entry per subpath: `typed-session/redis` and `typed-session/pg` keep the main entry free
+  // of their (optional peer) clients.
+  entry: ['src/index.ts', 'src/redis.ts', 'src/pg.ts'],
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,

@@ -55,7 +55,16 @@ export const REDACTED_ID = '[session id]'
 /** Longest part of a store's own error message copied into an `ERR_SESSION_STORE` message. */
 const MAX_STORE_MESSAGE = 300
 
-type Method = 'get' | 'set' | 'destroy' | 'touch' | 'patch' | 'indexedIds' | 'unindex'
+type Method =
+  | 'get'
+  | 'set'
+  | 'destroy'
+  | 'touch'
+  | 'patch'
+  | 'indexedIds'
+  | 'unindex'
+  | 'create'
+  | 'takeFlash'
 type StoreFunction = (...args: unknown[]) => unknown
 
 // Position of the callback parameter of each express-session store method.
@@ -67,6 +76,8 @@ const CALLBACK_INDEX: Readonly<Record<Method, number>> = {
   patch: 2,
   indexedIds: 1,
   unindex: 2,
+  create: 2,
+  takeFlash: 1,
 }
 
 /**
@@ -146,6 +157,8 @@ function memoryStore(store: MemoryStore, timeoutMs: number): AdaptedStore {
             .call('patch', [id, patch])
             .then((applied) => applied === true),
     indexedIds: (owner) => store.indexedIds(owner),
+    create: (id, record) => store.create(id, record),
+    takeFlash: (id) => store.takeFlash(id),
   }
 }
 
@@ -193,7 +206,9 @@ class CallingAdapter {
     }
     // `patch` is not part of express-session's contract: only a native store's patch is trusted
     // to mean "apply atomically, false when missing".
-    if (typeof store.patch === 'function' && (this.#branded || fnLength(store.get) < 2)) {
+    // The same for `create` and `takeFlash`, which express-session's contract does not have either.
+    const native = this.#branded || fnLength(store.get) < 2
+    if (native && typeof store.patch === 'function') {
       out.patch = (id: string, patch: SessionPatch) =>
         this.call('patch', [id, patch]).then((applied) => applied === true)
     }
@@ -205,6 +220,13 @@ class CallingAdapter {
         out.unindex = (owner: string, ids: readonly string[]) =>
           this.call('unindex', [owner, ids]) as Promise<void>
       }
+    }
+    if (native && typeof store.create === 'function') {
+      out.create = (id: string, record: SessionRecord) =>
+        this.call('create', [id, record]).then((created) => created === true)
+    }
+    if (native && out.patch !== undefined && typeof store.takeFlash === 'function') {
+      out.takeFlash = (id: string) => this.call('takeFlash', [id])
     }
     return out
   }

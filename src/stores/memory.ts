@@ -38,6 +38,8 @@ const DEFAULT_CHECK_PERIOD_MS = 60_000
 // The adapter's native-store brand (`nativeStore` in adapt.ts, which imports this file). The adapter
 // calls a MemoryStore directly; the brand makes another copy of typed-session call it natively.
 const NATIVE_STORE = Symbol.for('typed-session.native-store')
+// The record slot of pending flash messages (connect-flash's place).
+const FLASH_KEY = 'flash'
 
 /**
  * The embedded default store: bounded, swept, and cheaper per session than express-session's
@@ -175,20 +177,48 @@ export class MemoryStore extends Store implements SessionStore {
       if (current === undefined) return Promise.resolve(false)
       const data = JSON.parse(bodyData(current)) as Record<string, unknown>
       for (const key of patch.unset) delete data[key]
-      for (const key of Object.keys(patch.set)) {
-        // defineProperty, not assignment: `data.__proto__ = v` would swap the prototype
-        // (prototype pollution) instead of setting a key.
-        Object.defineProperty(data, key, {
-          value: patch.set[key],
-          enumerable: true,
-          writable: true,
-          configurable: true,
-        })
-      }
+      for (const key of Object.keys(patch.set)) defineKey(data, key, patch.set[key])
+      if (patch.flash !== undefined)
+        defineKey(data, FLASH_KEY, appendFlash(data[FLASH_KEY], patch.flash))
       const value = this.#encode(patch.cookie, JSON.stringify(data))
       this.#index(id, recordOwner(data))
       this.#write(id, value)
       return Promise.resolve(true)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  /**
+   * Store `record` under `id` unless a live record is already there. Resolves `false` (and writes
+   * nothing) when the id is taken.
+   */
+  create(id: string, record: SessionRecord): Promise<boolean> {
+    try {
+      if (this.#live(id) !== undefined) return Promise.resolve(false)
+      const value = this.#encode(record.cookie, dataJson(record))
+      this.#index(id, recordOwner(record))
+      this.#write(id, value)
+      return Promise.resolve(true)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  /**
+   * Remove the flash messages of the record under `id` and resolve them (an object of lists by
+   * kind), or `undefined` when there is no record or no message. The rest of the record stays.
+   */
+  takeFlash(id: string): Promise<unknown> {
+    try {
+      const current = this.#live(id)
+      if (current === undefined) return Promise.resolve(undefined)
+      const data = JSON.parse(bodyData(current)) as Record<string, unknown>
+      if (!Object.hasOwn(data, FLASH_KEY)) return Promise.resolve(undefined)
+      const flash = data[FLASH_KEY]
+      delete data[FLASH_KEY]
+      this.#write(id, withData(current, JSON.stringify(data)))
+      return Promise.resolve(flash)
     } catch (err) {
       return Promise.reject(err)
     }
@@ -372,6 +402,43 @@ function plainCookie(cookie: StoredCookie | undefined): Partial<StoredCookie> {
   if (cookie === undefined || cookie === null) return {}
   const toJSON = (cookie as { toJSON?: unknown }).toJSON
   return typeof toJSON === 'function' ? (toJSON.call(cookie) as Partial<StoredCookie>) : cookie
+}
+
+/** A stored string with its data JSON replaced; the expiry and cookie stay. */
+function withData(value: string, data: string): string {
+  const end =
+    value.charCodeAt(EXPIRY_DIGITS) === INLINE_COOKIE
+      ? value.indexOf('\u0000', HEADER_LENGTH) + 1
+      : HEADER_LENGTH
+  return value.slice(0, end) + data
+}
+
+/** Set `key` on `data` as an own property. */
+function defineKey(data: Record<string, unknown>, key: string, value: unknown): void {
+  // defineProperty, not assignment: `data.__proto__ = v` would swap the prototype (prototype
+  // pollution) instead of setting a key.
+  Object.defineProperty(data, key, { value, enumerable: true, writable: true, configurable: true })
+}
+
+/**
+ * The stored flash queue with `added` appended, kind by kind. A stored slot that is not an object
+ * of lists (junk) is replaced: the messages of this request are the ones worth keeping.
+ */
+function appendFlash(
+  stored: unknown,
+  added: Readonly<Record<string, readonly unknown[]>>,
+): Record<string, unknown[]> {
+  const queue = Object.create(null) as Record<string, unknown[]>
+  if (typeof stored === 'object' && stored !== null && !Array.isArray(stored)) {
+    for (const [kind, list] of Object.entries(stored)) {
+      if (Array.isArray(list)) queue[kind] = [...(list as unknown[])]
+    }
+  }
+  for (const kind of Object.keys(added)) {
+    const list = added[kind]!
+    if (list.length > 0) queue[kind] = [...(queue[kind] ?? []), ...list]
+  }
+  return queue
 }
 
 /** The data JSON at the end of a stored string. */

@@ -29,6 +29,13 @@ export interface SessionPatch {
   readonly unset: readonly string[]
   /** The new `cookie` object (expiry moves with every write). */
   readonly cookie: StoredCookie
+  /**
+   * Flash messages to append to the stored queue (the record's `flash` slot), by kind, after any
+   * messages already queued there. Sent only to stores that implement
+   * {@link SessionStore.takeFlash}; `flash` is then never in `set` or `unset`, so two processes
+   * that queue messages at the same time both keep theirs.
+   */
+  readonly flash?: Readonly<Record<string, readonly unknown[]>> | undefined
 }
 
 /**
@@ -78,4 +85,20 @@ export interface SessionStore {
    * Stores whose index is the data itself (a column) do not need it.
    */
   unindex?(owner: string, ids: readonly string[]): Promise<void>
+  /**
+   * Optional: store `record` under `id` only if no live record is there. Resolves `true` when it
+   * was created, `false` (and writes nothing) when the id is taken. typed-session creates every new
+   * session with it, so two processes can never both own one id, and a write can never bring back
+   * an id another process has just ended. Without it, new sessions are written with `set`.
+   */
+  create?(id: string, record: SessionRecord): Promise<boolean>
+  /**
+   * Optional, used together with {@link SessionStore.patch}: atomically remove the `flash` slot of
+   * the record under `id` and resolve what it held (an object of message lists by kind, or its
+   * JSON), or `null`/`undefined` when there is no record or no message. typed-session takes the
+   * queue when it loads a record that has one, shows it in that request only, and appends what the
+   * handler did not read back with `patch`'s `flash`: across processes a message is shown once and
+   * never lost. A store implementing this must apply {@link SessionPatch.flash}.
+   */
+  takeFlash?(id: string): Promise<unknown>
 }

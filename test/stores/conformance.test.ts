@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { toSessionStore } from '../../src/stores/adapt.js'
 import { runStoreConformance, storeConformance } from '../../src/stores/conformance.js'
 import { MemoryStore } from '../../src/stores/memory.js'
+import { PgStore } from '../../src/stores/pg.js'
+import { RedisStore as NativeRedisStore } from '../../src/stores/redis.js'
 import { Store } from '../../src/stores/store.js'
 import type { SessionStore } from '../../src/stores/types.js'
 import {
@@ -66,6 +68,34 @@ describe('storeConformance on connect-redis 9 + redis through toSessionStore', (
   })
 })
 
+describe('storeConformance on the native RedisStore + redis', () => {
+  const prefix = `${uniqueName('ts-conformance-native')}:`
+  let client: Awaited<ReturnType<typeof connectRedis>>
+  let native: NativeRedisStore
+  let adapted: SessionStore
+
+  beforeAll(async () => {
+    await requireRedis()
+    client = await connectRedis(REDIS_URL)
+    native = new NativeRedisStore({ client, prefix })
+    adapted = toSessionStore(native, { timeoutMs: TIMEOUT_MS })
+  })
+
+  afterAll(async () => {
+    if (client === undefined) return
+    const keys = await client.keys(`${prefix}*`)
+    if (keys.length > 0) await client.del(keys)
+    client.destroy()
+  })
+
+  describe('called natively', () => conformance(() => native))
+  describe('through toSessionStore', () => conformance(() => adapted))
+
+  it('leaves no key behind and stores under its own prefix only', async () => {
+    expect(await client.keys(`${prefix}*`)).toEqual([])
+  })
+})
+
 describe('storeConformance on connect-pg-simple 10 + pg (with our Store base) through toSessionStore', () => {
   let pool: pg.Pool
   let schema: string | undefined
@@ -100,6 +130,36 @@ describe('storeConformance on connect-pg-simple 10 + pg (with our Store base) th
   conformance(() => store)
 
   it('wrote to its own table, which is empty after the suite', async () => {
+    const { rows } = await pool.query(`SELECT count(*)::int AS n FROM "${schema}"."${tableName}"`)
+    expect(rows[0]).toEqual({ n: 0 })
+  })
+})
+
+describe('storeConformance on the native PgStore + pg', () => {
+  let pool: pg.Pool
+  let schema: string | undefined
+  let native: PgStore
+  let adapted: SessionStore
+  const tableName = uniqueName('session')
+
+  beforeAll(async () => {
+    await requirePostgres()
+    pool = new pg.Pool({ connectionString: DATABASE_URL, max: 4 })
+    schema = await createPgSchema(pool)
+    native = new PgStore({ pool, schemaName: schema, tableName, pruneIntervalMs: false })
+    adapted = toSessionStore(native, { timeoutMs: TIMEOUT_MS })
+  })
+
+  afterAll(async () => {
+    native?.close()
+    if (schema !== undefined) await dropPgSchema(pool, schema)
+    await pool?.end()
+  })
+
+  describe('called natively', () => conformance(() => native))
+  describe('through toSessionStore', () => conformance(() => adapted))
+
+  it('created its table on demand, which is empty after the suite', async () => {
     const { rows } = await pool.query(`SELECT count(*)::int AS n FROM "${schema}"."${tableName}"`)
     expect(rows[0]).toEqual({ n: 0 })
   })

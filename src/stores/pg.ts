@@ -1,0 +1,337 @@
+import { SessionError } from '../errors.js'
+import type { SessionPatch, SessionRecord, SessionStore, StoredCookie } from './types.js'
+
+/** What {@link PgStore} needs of a `pg` 8 `Pool` (typed loosely so any `pg` 8 pool fits). */
+export interface PgPoolLike {
+  query(...args: never[]): Promise<unknown>
+  on?(...args: never[]): unknown
+  listenerCount?(...args: never[]): number
+}
+
+/** Options of {@link PgStore}: connect-pg-simple 10's names and defaults. */
+export interface PgStoreOptions {
+  /** A `pg` 8 `Pool`. The store never ends it: the app owns it. */
+  pool: PgPoolLike
+  /**
+   * The table; connect-pg-simple's layout (`sid` primary key, `sess` json, `expire` timestamp,
+   * an index on `expire`).
+   * @default 'session'
+   */
+  tableName?: string | undefined
+  /** The schema of the table; the connection's `search_path` when not given. */
+  schemaName?: string | undefined
+  /**
+   * Create the table (and its index) on first use when it is missing.
+   * @default true
+   */
+  createTableIfMissing?: boolean | undefined
+  /**
+   * Seconds a record lives when its cookie has no expiry (a browser-session cookie).
+   * @default 86400 (one day)
+   */
+  ttl?: number | undefined
+  /**
+   * Milliseconds between deletes of expired rows, on an `unref()`'d timer (it never keeps the
+   * process alive). `false` turns pruning off (expired rows are still never returned).
+   * @default 900000 (15 minutes, connect-pg-simple's default)
+   */
+  pruneIntervalMs?: number | false | undefined
+  /**
+   * Told about failures nobody waits for: a failed prune, an error of an idle pool connection
+   * (the store listens for those only when the pool has no `error` listener, so one terminated
+   * backend cannot crash the process).
+   * @default console.warn
+   */
+  onError?: ((error: unknown) => void) | undefined
+}
+
+const DEFAULT_TABLE = 'session'
+const DEFAULT_TTL_SECONDS = 86_400
+const DEFAULT_PRUNE_INTERVAL_MS = 15 * 60_000
+const FLASH_KEY = 'flash'
+// The adapter's native-store brand (`nativeStore` in adapt.ts): call these methods as written.
+const NATIVE_STORE = Symbol.for('typed-session.native-store')
+// PostgreSQL error codes of a lost CREATE TABLE IF NOT EXISTS race between two processes.
+const CREATE_RACE_CODES = new Set(['23505', '42P07'])
+
+interface QueryResult {
+  rows: Array<Record<string, unknown>>
+  rowCount: number | null
+}
+type Query = (text: string, values?: unknown[]) => Promise<QueryResult>
+
+/**
+ * A native PostgreSQL store for `pg` 8, on connect-pg-simple 10's table, so an app switches from
+ * connect-pg-simple to it and back with nobody logged out.
+ *
+ * What it adds over connect-pg-simple, across any number of processes:
+ * - `patch` is one `UPDATE` that merges the changed keys into the stored `jsonb`, only on a live
+ *   row (`expire >= now()`): concurrent writes to different keys all land, and a logout or
+ *   regenerate in one process is final for every other (an expired, unpruned row never comes back).
+ * - `create` inserts a new session only if its id is free (`ON CONFLICT`).
+ * - `touch` moves the expiry (and the stored `cookie`) only of a live row.
+ * - `takeFlash` and `patch`'s flash append make a flash message shown once and never lost.
+ *
+ * `get` returns the stored JSON as text: typed-session checks its size before parsing it.
+ *
+ * @example
+ * ```ts
+ * import pg from 'pg'
+ * import { PgStore } from 'typed-session/pg'
+ * const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL })
+ * app.use(session({ schema, secret, store: new PgStore({ pool, tableName: 'session' }) }))
+ * ```
+ */
+export class PgStore implements SessionStore {
+  readonly #query: Query
+  readonly #table: string
+  readonly #indexName: string
+  readonly #ttlSeconds: number
+  readonly #onError: (error: unknown) => void
+  readonly #createTable: boolean
+  #tableReady: Promise<void> | undefined
+  #pruner: NodeJS.Timeout | undefined
+
+  /**
+   * @throws {SessionError} `ERR_SESSION_OPTIONS` when `pool` has no `query`, or `ttl` /
+   * `pruneIntervalMs` is not a positive number.
+   */
+  constructor(options: PgStoreOptions) {
+    const pool = options?.pool as unknown as Record<string, unknown> | undefined
+    if (typeof pool !== 'object' || pool === null || typeof pool.query !== 'function') {
+      throw new SessionError('ERR_SESSION_OPTIONS', 'PgStore: `pool` must be a pg 8 Pool')
+    }
+    const ttl = options.ttl ?? DEFAULT_TTL_SECONDS
+    if (!(typeof ttl === 'number' && ttl > 0 && Number.isFinite(ttl))) {
+      throw new SessionError(
+        'ERR_SESSION_OPTIONS',
+        'PgStore: `ttl` must be a positive number of seconds',
+      )
+    }
+    const prune = options.pruneIntervalMs ?? DEFAULT_PRUNE_INTERVAL_MS
+    if (prune !== false && !(typeof prune === 'number' && prune > 0 && prune <= 2_147_483_647)) {
+      throw new SessionError(
+        'ERR_SESSION_OPTIONS',
+        'PgStore: `pruneIntervalMs` must be a number of milliseconds (up to 2147483647) or false',
+      )
+    }
+    this.#query = (text, values) =>
+      (pool.query as (text: string, values?: unknown[]) => Promise<QueryResult>).call(
+        pool,
+        text,
+        values,
+      )
+    const tableName = options.tableName ?? DEFAULT_TABLE
+    const table = quoteIdentifier(tableName)
+    // connect-pg-simple's index name for its default table, `IDX_session_expire`.
+    this.#indexName = quoteIdentifier(`IDX_${tableName}_expire`)
+    this.#table =
+      options.schemaName === undefined ? table : `${quoteIdentifier(options.schemaName)}.${table}`
+    this.#ttlSeconds = ttl
+    this.#createTable = options.createTableIfMissing !== false
+    this.#onError =
+      options.onError ?? ((error: unknown) => console.warn('typed-session PgStore:', String(error)))
+    // An idle pooled connection that dies (a terminated backend, a restart) makes the pool emit
+    // `error`; with no listener that is an uncaught exception. Listen only when the app does not.
+    const on = pool.on
+    const listenerCount = pool.listenerCount
+    if (
+      typeof on === 'function' &&
+      typeof listenerCount === 'function' &&
+      listenerCount.call(pool, 'error') === 0
+    ) {
+      on.call(pool, 'error', (error: unknown) => this.#onError(error))
+    }
+    if (prune !== false) {
+      this.#pruner = setInterval(() => {
+        this.prune().catch((error: unknown) => this.#onError(error))
+      }, prune)
+      this.#pruner.unref()
+    }
+  }
+
+  /** The stored JSON of `id` as text, or `null` when there is none or it has expired. */
+  async get(id: string): Promise<string | null> {
+    const { rows } = await this.#run(
+      `SELECT sess::text AS sess FROM ${this.#table} WHERE sid = $1 AND expire >= now()`,
+      [id],
+    )
+    const sess = rows[0]?.sess
+    return typeof sess === 'string' ? sess : null
+  }
+
+  /** Create or replace the record of `id`, expiring at its cookie's expiry. */
+  async set(id: string, record: SessionRecord): Promise<void> {
+    await this.#run(
+      `INSERT INTO ${this.#table} (sid, sess, expire) VALUES ($1, $2::json, to_timestamp($3))
+       ON CONFLICT (sid) DO UPDATE SET sess = EXCLUDED.sess, expire = EXCLUDED.expire`,
+      [id, JSON.stringify(record), this.#expireSeconds(record.cookie)],
+    )
+  }
+
+  /**
+   * Insert `record` under `id` only if no live row has that id; `false` when one has. An expired
+   * row that was not pruned yet counts as absent and is replaced (the id is free).
+   */
+  async create(id: string, record: SessionRecord): Promise<boolean> {
+    const expire = this.#expireSeconds(record.cookie)
+    if (expire * 1000 <= Date.now()) return false
+    const { rowCount } = await this.#run(
+      `INSERT INTO ${this.#table} AS t (sid, sess, expire) VALUES ($1, $2::json, to_timestamp($3))
+       ON CONFLICT (sid) DO UPDATE SET sess = EXCLUDED.sess, expire = EXCLUDED.expire
+       WHERE t.expire < now()`,
+      [id, JSON.stringify(record), expire],
+    )
+    return rowCount === 1
+  }
+
+  /** Delete the row of `id` (a missing one is fine). */
+  async destroy(id: string): Promise<void> {
+    await this.#run(`DELETE FROM ${this.#table} WHERE sid = $1`, [id])
+  }
+
+  /** Move the expiry (and the stored `cookie`) of a live row; never creates one. */
+  async touch(id: string, record: SessionRecord): Promise<void> {
+    await this.#run(
+      `UPDATE ${this.#table} SET sess = jsonb_set(sess::jsonb, '{cookie}', $2::jsonb)::json,
+       expire = to_timestamp($3) WHERE sid = $1 AND expire >= now()`,
+      [id, JSON.stringify(plainCookie(record.cookie)), this.#expireSeconds(record.cookie)],
+    )
+  }
+
+  /**
+   * Merge `patch` into the live row of `id` in one `UPDATE`; `false` (nothing written) when there
+   * is no live row.
+   */
+  async patch(id: string, patch: SessionPatch): Promise<boolean> {
+    const flash = patch.flash
+    const set: Record<string, unknown> = {}
+    for (const key of Object.keys(patch.set)) {
+      if (key !== 'cookie' && !(flash !== undefined && key === FLASH_KEY))
+        Object.defineProperty(set, key, { value: patch.set[key], enumerable: true })
+    }
+    Object.defineProperty(set, 'cookie', { value: plainCookie(patch.cookie), enumerable: true })
+    const unset = patch.unset.filter((key) => !(flash !== undefined && key === FLASH_KEY))
+    // `jsonb` keeps numbers exactly (numeric) and `[]` as `[]`; `-` drops keys, `||` sets them.
+    const merged = '(sess::jsonb - $2::text[]) || $3::jsonb'
+    const values: unknown[] = [id, unset, JSON.stringify(set), this.#expireSeconds(patch.cookie)]
+    let sess = merged
+    if (flash !== undefined) {
+      values.push(JSON.stringify(flash))
+      sess = `${merged} || jsonb_build_object('flash', ${appendFlashSql('sess::jsonb', '$5::jsonb')})`
+    }
+    const { rowCount } = await this.#run(
+      `UPDATE ${this.#table} SET sess = (${sess})::json, expire = to_timestamp($4)
+       WHERE sid = $1 AND expire >= now()`,
+      values,
+    )
+    return rowCount === 1
+  }
+
+  /** Take the flash messages out of the live row of `id`: their JSON, or `null` when none. */
+  async takeFlash(id: string): Promise<string | null> {
+    // The row lock makes concurrent takes queue: the second sees the row without the slot.
+    const { rows } = await this.#run(
+      `WITH old AS (
+         SELECT sid, sess::jsonb -> 'flash' AS flash FROM ${this.#table}
+         WHERE sid = $1 AND expire >= now() AND (sess::jsonb ? 'flash') FOR UPDATE
+       )
+       UPDATE ${this.#table} AS t SET sess = (t.sess::jsonb - 'flash')::json
+       FROM old WHERE t.sid = old.sid RETURNING old.flash::text AS flash`,
+      [id],
+    )
+    const flash = rows[0]?.flash
+    return typeof flash === 'string' && flash !== 'null' ? flash : null
+  }
+
+  /** Delete every expired row now (the prune timer calls this every `pruneIntervalMs`). */
+  async prune(): Promise<void> {
+    await this.#run(`DELETE FROM ${this.#table} WHERE expire < now()`, [])
+  }
+
+  /** Stop the prune timer. The pool is the app's: end it yourself. */
+  close(): void {
+    clearInterval(this.#pruner)
+    this.#pruner = undefined
+  }
+
+  /** Same as {@link PgStore.close}, for `using store = new PgStore(...)`. */
+  [Symbol.dispose](): void {
+    this.close()
+  }
+
+  async #run(text: string, values: unknown[]): Promise<QueryResult> {
+    if (this.#createTable) {
+      this.#tableReady ??= this.#ensureTable().catch((error: unknown) => {
+        this.#tableReady = undefined // try again on the next call
+        throw error
+      })
+      await this.#tableReady
+    }
+    return this.#query(text, values)
+  }
+
+  async #ensureTable(): Promise<void> {
+    const indexName = this.#indexName
+    const statements = [
+      `CREATE TABLE IF NOT EXISTS ${this.#table} (
+         "sid" varchar NOT NULL COLLATE "default" PRIMARY KEY,
+         "sess" json NOT NULL,
+         "expire" timestamp(6) NOT NULL
+       )`,
+      `CREATE INDEX IF NOT EXISTS ${indexName} ON ${this.#table} ("expire")`,
+    ]
+    for (const statement of statements) {
+      try {
+        await this.#query(statement)
+      } catch (error) {
+        // Two processes creating the table at once: one wins, the other's catalog insert fails.
+        const code = (error as { code?: unknown } | null)?.code
+        if (!(typeof code === 'string' && CREATE_RACE_CODES.has(code))) throw error
+      }
+    }
+  }
+
+  /** When the record expires, in seconds since the epoch (connect-pg-simple's rule). */
+  #expireSeconds(cookie: StoredCookie): number {
+    const expires = plainCookie(cookie).expires
+    const at =
+      expires === null || expires === undefined
+        ? Number.NaN
+        : expires instanceof Date
+          ? expires.getTime()
+          : Date.parse(String(expires))
+    return (Number.isNaN(at) ? Date.now() + this.#ttlSeconds * 1000 : at) / 1000
+  }
+}
+
+Object.defineProperty(PgStore.prototype, NATIVE_STORE, { value: true })
+
+/**
+ * SQL for the flash slot of `record` with the lists of `added` appended kind by kind. A stored slot
+ * that is not an object, or a kind that is not a list, is replaced by the appended messages.
+ */
+function appendFlashSql(record: string, added: string): string {
+  const stored = `(CASE WHEN jsonb_typeof(${record} -> 'flash') = 'object' THEN ${record} -> 'flash' ELSE '{}'::jsonb END)`
+  return `(${stored} || coalesce((
+    SELECT jsonb_object_agg(a.key,
+      (CASE WHEN jsonb_typeof(${stored} -> a.key) = 'array' THEN ${stored} -> a.key ELSE '[]'::jsonb END) || a.value)
+    FROM jsonb_each(${added}) AS a WHERE jsonb_typeof(a.value) = 'array'), '{}'::jsonb))`
+}
+
+/** A PostgreSQL identifier in double quotes, with embedded quotes doubled (no SQL injection). */
+function quoteIdentifier(name: string): string {
+  if (typeof name !== 'string' || name === '' || name.includes('\u0000')) {
+    throw new SessionError(
+      'ERR_SESSION_OPTIONS',
+      'PgStore: table and schema names must be non-empty strings',
+    )
+  }
+  return `"${name.replaceAll('"', '""')}"`
+}
+
+/** The cookie as plain data (express-session hands over a `Cookie` instance with `toJSON`). */
+function plainCookie(cookie: StoredCookie): StoredCookie {
+  const toJSON = (cookie as { toJSON?: unknown } | null)?.toJSON
+  return typeof toJSON === 'function' ? (toJSON.call(cookie) as StoredCookie) : cookie
+}
