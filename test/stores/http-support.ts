@@ -2,7 +2,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import express from 'express'
 import { z } from 'zod'
-import { isSessionError, session } from '../../src/index.js'
+import { isSessionError, type SessionEvent, session } from '../../src/index.js'
 import type { StoreOption } from '../../src/options.js'
 import { CookieClient, listen, type TestServer } from '../helpers/http.js'
 
@@ -46,6 +46,8 @@ export interface Snapshot {
 export interface AppOptions {
   readonly rolling?: boolean
   readonly storeTimeoutMs?: number
+  readonly maxSessionBytes?: number
+  readonly onEvent?: (event: SessionEvent) => void
 }
 
 /**
@@ -67,6 +69,10 @@ export async function startApp(store: StoreOption, options: AppOptions = {}): Pr
       cookie: { maxAge: MAX_AGE_MS },
       rolling: options.rolling ?? false,
       storeTimeout: options.storeTimeoutMs ?? 5000,
+      ...(options.maxSessionBytes === undefined
+        ? {}
+        : { maxSessionBytes: options.maxSessionBytes }),
+      ...(options.onEvent === undefined ? {} : { onEvent: options.onEvent }),
     }),
   )
   const sessionOf = (req: IncomingMessage): Session =>
