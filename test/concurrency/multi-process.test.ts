@@ -87,9 +87,12 @@ for (const processes of [2, 4]) {
       let group: ServerProcesses | undefined
 
       beforeAll(async () => {
-        const table = `${setup.store.replace('-', '_')}_${processes}`
-        // connect-pg-simple's createTableIfMissing races when several processes start at once
-        // (one CREATE TABLE fails): create its table first, by itself. PgStore handles the race.
+        // connect-pg-simple names its primary key "session_pkey" whatever the table, so a schema
+        // holds one of its tables: both group sizes share it (every session has its own id).
+        const table =
+          setup.store === 'connect-pg-simple' ? 'connect_pg_simple' : `native_pg_${processes}`
+        // Its createTableIfMissing also races when several processes start at once (one CREATE
+        // TABLE fails): create the table first, by itself. PgStore handles that race.
         if (setup.store === 'connect-pg-simple') await createConnectPgSimpleTable(table)
         group = await startSessionApps(processes, {
           STORE: setup.store,
