@@ -1,6 +1,7 @@
 import { type Changes, changesOf } from './changes.js'
 import type { RequestState } from './request-state.js'
 import { appendCookie, signedValue } from './set-cookie.js'
+import { mustReturnFlash, returnTakenFlash } from './store-flash.js'
 import { destroySession, touchSession, writeSession } from './write.js'
 
 // The commit: at the end of the request, decide what reaches the store (a save, a touch, nothing)
@@ -16,16 +17,24 @@ export function commitSession(s: RequestState): Promise<void> | undefined {
   if (unset && s.record !== 'destroyed') {
     // `delete req.session` / `req.session = null`: express-session's `unset` option.
     if (s.config.unset === 'destroy') return destroySession(s)
-    beforeHeaders(s)
-    return undefined
+    return skipCommit(s)
   }
   if (s.record === 'destroyed' || (s.res.statusCode >= 500 && !s.config.saveOnServerError)) {
-    beforeHeaders(s)
-    return undefined
+    return skipCommit(s)
   }
   const changes = changesOf(s)
   if (shouldSave(s, changes)) return writeSession(s, changes)
   if (shouldTouch(s)) return touchSession(s)
+  beforeHeaders(s)
+  return undefined
+}
+
+/**
+ * Nothing of this request is saved. Flash messages it took out of the store (issue 10) go back,
+ * so a failed request consumes no message, as when the queue stays in the record.
+ */
+function skipCommit(s: RequestState): Promise<void> | undefined {
+  if (s.takenFlash !== undefined && s.record === 'stored') return returnTakenFlash(s)
   beforeHeaders(s)
   return undefined
 }
@@ -44,7 +53,13 @@ export function cookieAllowed(s: RequestState): boolean {
 export function shouldSave(s: RequestState, changes: Changes): boolean {
   if (s.record === 'stored') {
     // `resave` asks for one write per request: an explicit `save()` already was it.
-    return changes.any || (s.config.resave && !s.saved) || s.forced !== 'none' || s.cookie.changed
+    return (
+      changes.any ||
+      (s.config.resave && !s.saved) ||
+      s.forced !== 'none' ||
+      s.cookie.changed ||
+      mustReturnFlash(s)
+    )
   }
   if (!cookieAllowed(s)) return false
   return changes.any || s.forced !== 'none' || s.config.saveUninitialized || s.flash.changed

@@ -19,6 +19,7 @@ import {
   type RequestState,
 } from './request-state.js'
 import { SessionObject } from './session-object.js'
+import { openFlash } from './store-flash.js'
 
 // Loading: from the request's cookie to a validated `req.session`. The validation policy lives
 // here too: a record that fails the schema follows `onInvalid` (a fresh session by default), an
@@ -179,7 +180,8 @@ function accept(
     s.requireWrite('save')
   s.object = new SessionObject(s.owner)
   assignData(s.object, data.value)
-  const queue = loadStoredFlash(s, record[FLASH_KEY])
+  // Issue 10: with store flash operations, the pending queue is taken out of the store here.
+  const queue = openFlash(s, id, record[FLASH_KEY], (stored) => loadStoredFlash(s, stored))
   if (queue instanceof Promise) return queue.then((loaded) => ready(s, loaded))
   return ready(s, queue)
 }

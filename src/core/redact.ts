@@ -26,6 +26,12 @@ export function redactStoreErrors(store: SessionStore): SessionStore {
     redacting.touch = (id, record) => touch.call(store, id, record).catch(rethrowWithout(id))
   if (patch !== undefined)
     redacting.patch = (id, change) => patch.call(store, id, change).catch(rethrowWithout(id))
+  // Issue 10's create-if-absent and flash operations.
+  const { create, takeFlash } = store
+  if (create !== undefined)
+    redacting.create = (id, record) => create.call(store, id, record).catch(rethrowWithout(id))
+  if (takeFlash !== undefined)
+    redacting.takeFlash = (id) => takeFlash.call(store, id).catch(rethrowWithout(id))
   // Index calls name an owner, not a session id: nothing replayable to redact.
   const { indexedIds, unindex } = store
   if (indexedIds !== undefined) redacting.indexedIds = (owner) => indexedIds.call(store, owner)

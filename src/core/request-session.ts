@@ -5,12 +5,12 @@ import { ownerSlotOf } from '../owner/meta.js'
 import { validate } from '../schema/validate.js'
 import { snapshotOf } from './changes.js'
 import type { SessionConfig } from './config.js'
-import { FlashState } from './flash.js'
 import { loadStoredFlash, openSession, parseRecord, validateData } from './load.js'
 import type { SessionRequest } from './request-facts.js'
 import { assignData, FLASH_KEY, isPlainObject, RequestState } from './request-state.js'
 import { hookResponse } from './response-hooks.js'
 import { retireSession, SessionObject, type SessionOwner } from './session-object.js'
+import { reloadedFlash } from './store-flash.js'
 import { destroySession, refuseNested, writeSession } from './write.js'
 
 /**
@@ -127,7 +127,7 @@ export class RequestSession implements SessionOwner {
     if (s.config.owner !== undefined) s.ownerSlot = ownerSlotOf(record)
     for (const key of Object.keys(from)) delete (from as unknown as Record<string, unknown>)[key]
     assignData(from, data.value)
-    s.flash = new FlashState(await loadStoredFlash(s, record[FLASH_KEY]))
+    s.flash = await reloadedFlash(s, record[FLASH_KEY], (stored) => loadStoredFlash(s, stored))
     s.snapshot = snapshotOf(from)
   }
 

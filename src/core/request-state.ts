@@ -6,7 +6,7 @@ import type { OwnerSlot } from '../owner/meta.js'
 import { validate } from '../schema/validate.js'
 import type { SessionConfig } from './config.js'
 import { hashId, type SessionEvent } from './events.js'
-import type { FlashState } from './flash.js'
+import type { FlashQueue, FlashState } from './flash.js'
 import { generateId, isValidId } from './id.js'
 import type { LiveEntry } from './registry.js'
 import type { SessionRequest } from './request-facts.js'
@@ -114,6 +114,14 @@ export class RequestState {
   exposed = true
   /** `req.session = null` through a `handler()` view of a session that is not `req.session`. */
   dropped = false
+  /**
+   * Issue 10, store flash operations: the queue this request took out of the store on load, as
+   * it was. What the handler leaves of it is appended back at the commit; all of it when the
+   * commit is skipped.
+   */
+  takenFlash: FlashQueue | undefined
+  /** Issue 10: the `create` of a new session in flight (a second save waits for it). */
+  creating: { readonly id: string; readonly done: Promise<boolean> } | undefined
 
   /** The `Set-Cookie` decision was made (it is made once, before the headers go out). */
   cookieDecided = false

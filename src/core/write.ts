@@ -7,6 +7,7 @@ import type { SessionRecord } from '../stores/types.js'
 import { type Changes, changesOf, type Diff, diffOf } from './changes.js'
 import { FlashState } from './flash.js'
 import type { LiveEntry } from './registry.js'
+
 import {
   COOKIE_KEY,
   FLASH_KEY,
@@ -15,6 +16,7 @@ import {
   type RequestState,
 } from './request-state.js'
 import { clearCookie } from './set-cookie.js'
+import { flashAppend, flashWritten, usesStoreFlash } from './store-flash.js'
 
 // The store writes of the commit: a save (a whole record, or a patch of the changed keys), and a
 // touch. Writes to one session made by requests of this process are ordered and merged through the
@@ -93,13 +95,27 @@ export async function writeSession(
       diff ??= diffOf(plain, changes.snapshot)
       const patchSet = { ...diff.set }
       const flashChanged = s.flash.changed || s.forced === 'save-flash'
+      // Issue 10: a store with flash operations appends the queue itself (`patch.flash`).
+      const append = flashAppend(s)
       // An emptied queue is unset, not stored as `{}`, as a full write would leave it.
-      if (flashChanged && flash !== undefined) patchSet[FLASH_KEY] = flash
-      let unset = flash === undefined && flashChanged ? [...diff.unset, FLASH_KEY] : diff.unset
+      if (append === undefined && flashChanged && flash !== undefined) patchSet[FLASH_KEY] = flash
+      let unset =
+        append === undefined && flash === undefined && flashChanged
+          ? [...diff.unset, FLASH_KEY]
+          : diff.unset
       if (slot !== undefined) patchSet[OWNER_SLOT] = slot
       else if (hadSlot) unset = [...unset, OWNER_SLOT]
-      const applied = await store.patch(id, { set: patchSet, unset, cookie: record.cookie })
+      const applied = await store.patch(id, {
+        set: patchSet,
+        unset,
+        cookie: record.cookie,
+        ...append,
+      })
       if (!applied) s.emit({ type: 'resurrection_blocked', id: id })
+      return
+    }
+    if (s.record === 'new' && store.create !== undefined) {
+      await createRecord(s, id, record)
       return
     }
     await store.set(id, record)
@@ -123,7 +139,36 @@ export async function writeSession(
   s.forced = 'none'
   s.cookie.changed = false
   s.snapshot = changes.json
-  s.flash = new FlashState(s.flash.queue)
+  if (usesStoreFlash(store)) flashWritten(s)
+  else s.flash = new FlashState(s.flash.queue)
+}
+
+// ---- Issue 10: create-if-absent ---------------------------------------------------------------
+
+/**
+ * Write a new session with the store's `create`: only if no record has its id, so no write can
+ * bring back an id another process ended and two processes can never own one id. A second save of
+ * the same new session in this request (a `save()` not awaited before the response ended) waits
+ * for the first and then writes the whole record over it.
+ *
+ * @throws {SessionError} `ERR_SESSION_STORE` when the store already holds a record under the new
+ * id (a `genid` that repeats itself, or an id another process created first).
+ */
+async function createRecord(s: RequestState, id: string, record: SessionRecord): Promise<void> {
+  const store = s.config.store
+  const pending = s.creating
+  if (pending !== undefined && pending.id === id) {
+    await pending.done.catch(() => false)
+    await store.set(id, record)
+    return
+  }
+  const done = store.create!(id, record)
+  s.creating = { id, done }
+  if (await done) return
+  throw new SessionError(
+    'ERR_SESSION_STORE',
+    'typed-session: the store already holds a session under the new id; it was not overwritten',
+  )
 }
 
 /**

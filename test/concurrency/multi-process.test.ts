@@ -1,6 +1,7 @@
 // Issue 10, "Done when": 2 and 4 server processes on loopback sharing one cookie, on real Redis and
 // real PostgreSQL. With the native stores, 0 of 50 concurrent distinct-key writes are lost in each
-// of 5 runs and 0 of 20 logouts are undone by a slow request in another process. The same
+// of 5 runs, 0 of 20 logouts are undone by a slow request in another process, and a flash queued
+// in one process is shown exactly once (the store takes it on load). The same
 // scenarios on connect-redis 9 and connect-pg-simple 10 run beside them; their counts are printed,
 // not asserted, so the difference stays visible.
 import connectPgSimple from 'connect-pg-simple'
@@ -19,12 +20,14 @@ import {
 } from '../fixtures/services.js'
 import type { ServerProcesses } from '../helpers/multi-process.js'
 import {
+  FLASH_TRIALS,
   LOGOUT_TRIALS,
   logoutUndone,
   lostWrites,
   printCounts,
   type SetupCounts,
   startSessionApps,
+  timesFlashShown,
   WRITE_RUNS,
 } from './multi-process-support.js'
 
@@ -120,6 +123,15 @@ for (const processes of [2, 4]) {
         }
         c.logoutsUndone = undone
         if (setup.asserted) expect(undone).toBe(0)
+      }, 120_000)
+
+      it(`${setup.asserted ? 'shows' : 'measures whether it shows'} a flash exactly once across processes (${FLASH_TRIALS})`, async () => {
+        let notOnce = 0
+        for (let trial = 0; trial < FLASH_TRIALS; trial++) {
+          if ((await timesFlashShown(group!, trial)) !== 1) notOnce++
+        }
+        c.flashNotOnce = notOnce
+        if (setup.asserted) expect(notOnce).toBe(0)
       }, 120_000)
     })
   }
