@@ -9,13 +9,41 @@ export const VARIANTS = [
   'typed-session',
   'express-session-redis',
   'typed-session-redis',
+  // Issue 10: typed-session's own stores beside connect-redis and connect-pg-simple.
+  'typed-session-native-redis',
+  'express-session-pg',
+  'typed-session-pg',
+  'typed-session-native-pg',
 ]
 
 /** Variants that need Redis at REDIS_URL. */
-export const REDIS_VARIANTS = new Set(['express-session-redis', 'typed-session-redis'])
+export const REDIS_VARIANTS = new Set([
+  'express-session-redis',
+  'typed-session-redis',
+  'typed-session-native-redis',
+])
+
+/** Variants that need PostgreSQL at DATABASE_URL (connect-pg-simple, or typed-session/pg). */
+export const PG_VARIANTS = new Set([
+  'express-session-pg',
+  'typed-session-pg',
+  'typed-session-native-pg',
+])
+
+/** Variants that use typed-session's native stores (typed-session/redis, typed-session/pg). */
+export const NATIVE_STORE_VARIANTS = new Set([
+  'typed-session-native-redis',
+  'typed-session-native-pg',
+])
 
 /** Variants that load typed-session (so they need a build). */
-export const TYPED_VARIANTS = new Set(['typed-session', 'typed-session-redis'])
+export const TYPED_VARIANTS = new Set([
+  'typed-session',
+  'typed-session-redis',
+  'typed-session-native-redis',
+  'typed-session-pg',
+  'typed-session-native-pg',
+])
 
 /** Flows: the route each one hits and whether the client carries a session cookie. */
 export const FLOWS = {
@@ -41,6 +69,17 @@ export const COOKIE = {
 
 /** Redis to use for the connect-redis rows. */
 export const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379'
+
+/** PostgreSQL to use for the connect-pg-simple and PgStore rows (trust auth, database `test`). */
+export const DATABASE_URL = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test'
+
+/**
+ * Schema of a PostgreSQL variant in one server process (its table is `session` in it, as
+ * connect-pg-simple names it); dropped when the server stops.
+ */
+export function pgSchema(variant, pid = process.pid) {
+  return `typed_session_bench_${variant.replaceAll('-', '_')}_${pid}`
+}
 
 /** Key prefix of a Redis variant in one server process; removed when the server resets or stops. */
 export function redisPrefix(variant, pid = process.pid) {

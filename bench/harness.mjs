@@ -128,15 +128,17 @@ export async function login(port, variant, count) {
  * commit, to compare two builds) or this package by name (self-reference through package.json
  * `exports`), else `dist/index.js` directly.
  */
-export async function importTypedSession() {
+export async function importTypedSession(subpath) {
   const entry = process.env.TYPED_SESSION_ENTRY
-  if (entry) return await import(pathToFileURL(entry).href)
+  // A subpath entry (`redis`, `pg`) sits beside the other build's index.js.
+  if (entry)
+    return await import(pathToFileURL(subpath ? join(dirname(entry), `${subpath}.js`) : entry).href)
   try {
-    return await import(BUILT_BY_NAME)
+    return await import(subpath ? `${BUILT_BY_NAME}/${subpath}` : BUILT_BY_NAME)
   } catch (err) {
     if (err?.code !== 'ERR_MODULE_NOT_FOUND' && err?.code !== 'ERR_PACKAGE_PATH_NOT_EXPORTED')
       throw err
-    return await import(BUILT_BY_PATH)
+    return await import(subpath ? `../dist/${subpath}.js` : BUILT_BY_PATH)
   }
 }
 
@@ -201,5 +203,20 @@ export async function redisAnswers(url = REDIS_URL) {
     return false
   } finally {
     if (client.isOpen) await client.close().catch(() => {})
+  }
+}
+
+/** Whether PostgreSQL at `url` answers `SELECT 1` (the PostgreSQL rows are skipped otherwise). */
+export async function pgAnswers(url) {
+  const pg = (await import('pg')).default
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1500 })
+  try {
+    await client.connect()
+    await client.query('SELECT 1')
+    return true
+  } catch {
+    return false
+  } finally {
+    await client.end().catch(() => {})
   }
 }

@@ -5,14 +5,24 @@
 // Env: BENCH_DURATION (s per measurement, 5), BENCH_WARMUP (s before each, 1), BENCH_ROUNDS (5),
 // BENCH_CONNECTIONS (50), BENCH_FLOWS (read,write,new), BENCH_VARIANTS (all), BENCH_MEMORY
 // (0 skips the memory rows), BENCH_MEMORY_SESSIONS (100000), REDIS_URL (redis://127.0.0.1:6379),
+// DATABASE_URL (postgres://postgres@127.0.0.1:5432/test, for the connect-pg-simple and PgStore rows),
 // TYPED_SESSION_ENTRY (another build's dist/index.js, e.g. of an older commit; default: this one).
 import { spawn } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { join } from 'node:path'
 import autocannon from 'autocannon'
-import { envNumber, FLOWS, REDIS_URL, REDIS_VARIANTS, TYPED_VARIANTS, VARIANTS } from './config.mjs'
-import { BENCH_DIR, ensureBuilt, login, redisAnswers, startServer } from './harness.mjs'
+import {
+  DATABASE_URL,
+  envNumber,
+  FLOWS,
+  PG_VARIANTS,
+  REDIS_URL,
+  REDIS_VARIANTS,
+  TYPED_VARIANTS,
+  VARIANTS,
+} from './config.mjs'
+import { BENCH_DIR, ensureBuilt, login, pgAnswers, redisAnswers, startServer } from './harness.mjs'
 
 const config = {
   durationSec: envNumber('BENCH_DURATION', 5),
@@ -61,6 +71,12 @@ async function main() {
   if (variants.some((v) => REDIS_VARIANTS.has(v)) && !(await redisAnswers(config.redisUrl))) {
     note(`Redis does not answer at ${config.redisUrl}: connect-redis rows skipped.`)
     variants = variants.filter((v) => !REDIS_VARIANTS.has(v))
+  }
+  if (variants.some((v) => PG_VARIANTS.has(v)) && !(await pgAnswers(DATABASE_URL))) {
+    note(
+      `PostgreSQL does not answer at ${DATABASE_URL}: connect-pg-simple and PgStore rows skipped.`,
+    )
+    variants = variants.filter((v) => !PG_VARIANTS.has(v))
   }
 
   const servers = new Map()
@@ -179,7 +195,11 @@ function summarize(samples, running) {
     for (const variant of running) {
       const mine = samples.filter((s) => s.flow === flow && s.variant === variant)
       const vsBare = mine.map((s) => s.rps / rpsOf(samples, s.round, flow, 'bare'))
-      const baseline = variant.includes('redis') ? 'express-session-redis' : 'express-session'
+      const baseline = variant.includes('redis')
+        ? 'express-session-redis'
+        : variant.includes('pg')
+          ? 'express-session-pg'
+          : 'express-session'
       const vsExpressSession =
         variant.startsWith('typed-session') && running.includes(baseline)
           ? median(mine.map((s) => s.rps / rpsOf(samples, s.round, flow, baseline)))

@@ -7,8 +7,12 @@ import express from 'express'
 import {
   COOKIE,
   COOKIE_NAME,
+  DATABASE_URL,
   loginData,
+  NATIVE_STORE_VARIANTS,
   NEW_SESSION_DEFAULTS,
+  PG_VARIANTS,
+  pgSchema,
   REDIS_URL,
   REDIS_VARIANTS,
   redisPrefix,
@@ -25,8 +29,11 @@ if (!VARIANTS.includes(variant)) {
 }
 
 const usesRedis = REDIS_VARIANTS.has(variant)
+const usesPg = PG_VARIANTS.has(variant)
 const prefix = redisPrefix(variant)
+const schemaName = pgSchema(variant)
 const redis = usesRedis ? await connectRedis() : undefined
+const pool = usesPg ? await connectPg() : undefined
 const lib = await loadLibrary(variant)
 
 // The HTTP server outlives the app: `reset` swaps in a fresh app (and so a fresh, empty store)
@@ -53,6 +60,7 @@ async function onCommand(message) {
   try {
     if (cmd === 'reset') {
       await clearRedis()
+      await clearPg()
       app = makeApp()
       process.send({ id, ok: true })
     } else if (cmd === 'cpu') {
@@ -76,6 +84,8 @@ async function stop() {
   server.close()
   await clearRedis()
   await redis?.close()
+  await pool?.query(`DROP SCHEMA IF EXISTS "${schemaName}" CASCADE`).catch(() => {})
+  await pool?.end()
   process.exit(0)
 }
 
@@ -111,6 +121,7 @@ function makeSessionMiddleware() {
 
 /** `undefined` means the library's own MemoryStore, made by the library itself. */
 function makeStore() {
+  if (usesPg) return new lib.PgStore({ pool, schemaName, tableName: 'session', ...lib.pgOptions })
   if (usesRedis) return new lib.RedisStore({ client: redis, prefix })
   if (lib.kind === 'express-session') return new lib.MemoryStore()
   return lib.MemoryStore ? new lib.MemoryStore() : undefined
@@ -166,13 +177,61 @@ function mountBareRoutes(a) {
 
 async function loadLibrary(name) {
   if (name === 'bare') return { kind: 'bare' }
-  const RedisStore = usesRedis ? (await import('connect-redis')).RedisStore : undefined
+  let RedisStore = usesRedis ? (await import('connect-redis')).RedisStore : undefined
+  const connectPgSimple = usesPg ? (await import('connect-pg-simple')).default : undefined
+  // connect-pg-simple creates its table on first use; prune runs never during a measurement.
+  const pgOptions = { createTableIfMissing: true, pruneSessionInterval: false }
   if (name.startsWith('express-session')) {
     const mod = (await import('express-session')).default
-    return { kind: 'express-session', session: mod, MemoryStore: mod.MemoryStore, RedisStore }
+    const PgStore = connectPgSimple?.(mod)
+    return {
+      kind: 'express-session',
+      session: mod,
+      MemoryStore: mod.MemoryStore,
+      RedisStore,
+      PgStore,
+      pgOptions,
+    }
   }
   const mod = await importTypedSession()
-  return { kind: 'typed-session', session: mod.session, MemoryStore: mod.MemoryStore, RedisStore }
+  let PgStore = connectPgSimple?.(mod)
+  if (NATIVE_STORE_VARIANTS.has(name)) {
+    // typed-session/redis and typed-session/pg: the build's own subpath entries.
+    if (usesRedis) RedisStore = (await importTypedSession('redis')).RedisStore
+    if (usesPg) {
+      PgStore = (await importTypedSession('pg')).PgStore
+      return {
+        kind: 'typed-session',
+        session: mod.session,
+        PgStore,
+        pgOptions: { pruneIntervalMs: false },
+      }
+    }
+  }
+  return {
+    kind: 'typed-session',
+    session: mod.session,
+    MemoryStore: mod.MemoryStore,
+    RedisStore,
+    PgStore,
+    pgOptions,
+  }
+}
+
+async function connectPg() {
+  const pg = (await import('pg')).default
+  const client = new pg.Pool({ connectionString: DATABASE_URL, max: 10 })
+  client.on('error', (err) => console.error(`[${variant}] pg:`, err.message))
+  await client.query(`CREATE SCHEMA IF NOT EXISTS "${schemaName}"`)
+  return client
+}
+
+/** Empty this process's table (it exists once the first request created it). */
+async function clearPg() {
+  if (pool === undefined) return
+  await pool.query(`DELETE FROM "${schemaName}"."session"`).catch((err) => {
+    if (err?.code !== '42P01') throw err // undefined_table: nothing stored yet
+  })
 }
 
 async function connectRedis() {
