@@ -3,6 +3,7 @@
 // the store on load and what a handler leaves is given back (`takeFlash`, `patch`'s `flash`), and
 // stores without the operations keep today's behaviour.
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { inspect } from 'node:util'
 import express from 'express'
 import { afterEach, describe, expect, it } from 'vitest'
 import { z } from 'zod'
@@ -155,6 +156,58 @@ describe('flash messages on a store with takeFlash()', () => {
     await browser.get('/ignore')
     await browser.get('/flash-read')
     expect(calls.takeFlash).toBeUndefined()
+  })
+})
+
+describe('store errors of create() and takeFlash()', () => {
+  it('reach the error handler as ERR_SESSION_STORE without the session id', async () => {
+    const memory = new MemoryStore({ checkPeriodMs: 0 })
+    let failCreate = true
+    let failTake = false
+    const store: SessionStore = {
+      get: (id) => memory.get(id),
+      set: (id, record) => memory.set(id, record),
+      destroy: (id) => memory.destroy(id),
+      patch: (id, patch) => memory.patch(id, patch),
+      create: (id, record) =>
+        failCreate
+          ? Promise.reject(new Error(`create failed for ${id}`))
+          : memory.create(id, record),
+      takeFlash: (id) =>
+        failTake ? Promise.reject(new Error(`take failed for ${id}`)) : memory.takeFlash(id),
+    }
+    const errors: unknown[] = []
+    const app = express()
+    app.use(session({ schema, secret: SECRET, store, flash: { info: z.string() } }) as never)
+    app.get('/login', (req, res) => {
+      ;(req as unknown as Req).session.user = 'alice'
+      res.end('ok')
+    })
+    app.get('/flash-set', (req, res) => {
+      ;(req as unknown as Req).flash('info', 'hello')
+      res.end('ok')
+    })
+    app.use((err: unknown, _req: IncomingMessage, res: ServerResponse, _next: unknown) => {
+      errors.push(err)
+      res.statusCode = isSessionError(err) ? err.status : 500
+      res.end(isSessionError(err) ? err.code : 'other')
+    })
+    server = await listen(app)
+    const browser = new CookieClient(server.url)
+    expect((await browser.get('/login')).body).toBe('ERR_SESSION_STORE')
+    failCreate = false
+    expect((await browser.get('/login')).status).toBe(200)
+    await browser.get('/flash-set')
+    failTake = true
+    expect((await browser.get('/login')).body).toBe('ERR_SESSION_STORE')
+    expect(errors).toHaveLength(2)
+    for (const err of errors) {
+      expect(isSessionError(err) && err.code).toBe('ERR_SESSION_STORE')
+      const text = inspect(err, { depth: 10 })
+      expect(text).toMatch(/(create|take) failed for/)
+      // Default ids are 32 characters; what may remain of one is too short to replay.
+      expect(text).not.toMatch(/failed for [A-Za-z0-9_-]{32}/)
+    }
   })
 })
 
