@@ -1,18 +1,20 @@
 // Issue 10, Redis Cluster: the test starts a 3-node cluster on free loopback ports, runs the store
 // conformance suite on the native RedisStore over `createCluster`, and the multi-process scenarios
-// (2 and 4 app processes, one cookie) on it, beside connect-redis 9 on the same cluster; then stops
+// (2 and 4 app processes, one cookie: writes, logouts, flash) on it, beside connect-redis 9 on the same cluster; then stops
 // the nodes by pid. Every RedisStore command touches one key, so none is refused with CROSSSLOT.
 import { createCluster } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { storeConformance } from '../../src/stores/conformance.js'
 import { RedisStore } from '../../src/stores/redis.js'
 import {
+  FLASH_TRIALS,
   LOGOUT_TRIALS,
   logoutUndone,
   lostWrites,
   printCounts,
   type SetupCounts,
   startSessionApps,
+  timesFlashShown,
   WRITE_RUNS,
 } from '../concurrency/multi-process-support.js'
 import { type RedisCluster, startRedisCluster } from '../fixtures/redis-cluster.js'
@@ -89,6 +91,15 @@ for (const processes of [2, 4]) {
         }
         c.logoutsUndone = undone
         if (setup.asserted) expect(undone).toBe(0)
+      }, 120_000)
+
+      it(`${setup.asserted ? 'shows' : 'measures whether it shows'} a flash exactly once (${FLASH_TRIALS})`, async () => {
+        let notOnce = 0
+        for (let trial = 0; trial < FLASH_TRIALS; trial++) {
+          if ((await timesFlashShown(group!, trial)) !== 1) notOnce++
+        }
+        c.flashNotOnce = notOnce
+        if (setup.asserted) expect(notOnce).toBe(0)
       }, 120_000)
     })
   }
