@@ -1,4 +1,5 @@
 import { SessionError } from '../errors.js'
+import { cookieExpiryMs, plainCookie } from './stored-cookie.js'
 import type { SessionPatch, SessionRecord, SessionStore, StoredCookie } from './types.js'
 
 /** What {@link PgStore} needs of a `pg` 8 `Pool` (typed loosely so any `pg` 8 pool fits). */
@@ -294,14 +295,7 @@ export class PgStore implements SessionStore {
 
   /** When the record expires, in seconds since the epoch (connect-pg-simple's rule). */
   #expireSeconds(cookie: StoredCookie): number {
-    const expires = plainCookie(cookie).expires
-    const at =
-      expires === null || expires === undefined
-        ? Number.NaN
-        : expires instanceof Date
-          ? expires.getTime()
-          : Date.parse(String(expires))
-    return (Number.isNaN(at) ? Date.now() + this.#ttlSeconds * 1000 : at) / 1000
+    return (cookieExpiryMs(cookie) ?? Date.now() + this.#ttlSeconds * 1000) / 1000
   }
 }
 
@@ -328,10 +322,4 @@ function quoteIdentifier(name: string): string {
     )
   }
   return `"${name.replaceAll('"', '""')}"`
-}
-
-/** The cookie as plain data (express-session hands over a `Cookie` instance with `toJSON`). */
-function plainCookie(cookie: StoredCookie): StoredCookie {
-  const toJSON = (cookie as { toJSON?: unknown } | null)?.toJSON
-  return typeof toJSON === 'function' ? (toJSON.call(cookie) as StoredCookie) : cookie
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { SessionError } from '../errors.js'
 import { PATCH_SCRIPT } from './redis-script.js'
+import { cookieExpiryMs, plainCookie } from './stored-cookie.js'
 import type { SessionPatch, SessionRecord, SessionStore, StoredCookie } from './types.js'
 
 /**
@@ -233,10 +234,8 @@ export class RedisStore implements SessionStore {
   /** Milliseconds the record lives: to its cookie's expiry, else the `ttl` option. */
   #ttlMs(record: { cookie: StoredCookie }): number {
     if (typeof this.#ttl === 'function') return Math.ceil(this.#ttl(record as SessionRecord) * 1000)
-    const expires = plainCookie(record.cookie).expires
-    if (expires === null || expires === undefined) return this.#ttl * 1000
-    const at = expires instanceof Date ? expires.getTime() : Date.parse(String(expires))
-    return Number.isNaN(at) ? this.#ttl * 1000 : at - Date.now()
+    const at = cookieExpiryMs(record.cookie)
+    return at === undefined ? this.#ttl * 1000 : at - Date.now()
   }
 }
 
@@ -244,10 +243,4 @@ Object.defineProperty(RedisStore.prototype, NATIVE_STORE, { value: true })
 
 function isNoScript(err: unknown): boolean {
   return err instanceof Error && err.message.startsWith('NOSCRIPT')
-}
-
-/** The cookie as plain data (express-session hands over a `Cookie` instance with `toJSON`). */
-function plainCookie(cookie: StoredCookie): StoredCookie {
-  const toJSON = (cookie as { toJSON?: unknown } | null)?.toJSON
-  return typeof toJSON === 'function' ? (toJSON.call(cookie) as StoredCookie) : cookie
 }
