@@ -1,6 +1,8 @@
 // Which session store the example uses, chosen by the environment. Nothing else in the app changes
-// with the store: typed-session takes express-session stores as they are.
-import { MemoryStore, Store, type StoreOption } from 'typed-session'
+// with the store. With REDIS_URL or DATABASE_URL it uses typed-session's own stores, whose
+// guarantees (nothing lost, logout final, a flash shown once) hold across processes: run several
+// copies of the app behind a load balancer and they still do.
+import { MemoryStore, type StoreOption } from 'typed-session'
 
 /** A store, how to name it in the startup line, and how to close its connections. */
 export interface ChosenStore {
@@ -9,7 +11,7 @@ export interface ChosenStore {
   readonly close: () => Promise<unknown>
 }
 
-/** The example's table. Its own name, and constraint names of its own (see createPgTable). */
+/** The example's table (PgStore creates it on first use, with constraint names of its own). */
 const PG_TABLE = 'typed_session_example'
 
 /** The store named by the environment: REDIS_URL, else DATABASE_URL, else memory. */
@@ -24,15 +26,17 @@ export async function storeFromEnv(env: NodeJS.ProcessEnv = process.env): Promis
 }
 
 async function redisStore(url: string): Promise<ChosenStore> {
+  // Subpath imports: the app loads `redis` only when it uses Redis.
   const [{ createClient }, { RedisStore }] = await Promise.all([
     import('redis'),
-    import('connect-redis'),
+    import('typed-session/redis'),
   ])
   let connected = false
   // Give up after a few tries at startup (a wrong URL should not hang); reconnect forever later.
   const reconnectStrategy = (tries: number, cause: Error): number | Error =>
     connected || tries < 3 ? Math.min(tries * 200, 2000) : cause
-  const client = createClient({ url, socket: { reconnectStrategy } })
+  // disableOfflineQueue: a command that already timed out must not run later, when Redis is back.
+  const client = createClient({ url, disableOfflineQueue: true, socket: { reconnectStrategy } })
   client.on('error', (err: Error) => console.error('Redis:', err.message))
   await client.connect()
   connected = true
@@ -41,34 +45,24 @@ async function redisStore(url: string): Promise<ChosenStore> {
 }
 
 async function pgStore(url: string): Promise<ChosenStore> {
-  const [{ default: connectPgSimple }, { default: pg }] = await Promise.all([
-    import('connect-pg-simple'),
+  const [{ default: pg }, { PgStore }] = await Promise.all([
     import('pg'),
+    import('typed-session/pg'),
   ])
   const pool = new pg.Pool({ connectionString: url })
   pool.on('error', (err) => console.error('PostgreSQL:', err.message))
-  // Also the startup check: a wrong DATABASE_URL stops the app instead of failing every request.
-  await createPgTable(pool)
-  // connect-pg-simple extends `sessionModule.Store`; typed-session exports a compatible one. Its
-  // types name express-session's module, hence the cast.
-  const PgStore = connectPgSimple({ Store } as never)
   const store = new PgStore({ pool, tableName: PG_TABLE })
-  return { store, label: `PostgreSQL at ${redact(url)}`, close: () => pool.end() }
-}
-
-/**
- * Create the example's table unless it exists. Not `createTableIfMissing`: connect-pg-simple names
- * the primary key `session_pkey` and the index `IDX_session_expire` whatever the table is called,
- * and index names are unique per schema, so its table would collide with any other app's
- * connect-pg-simple table in the same database (`relation "session_pkey" already exists`).
- */
-async function createPgTable(pool: import('pg').Pool): Promise<void> {
-  await pool.query(`CREATE TABLE IF NOT EXISTS ${PG_TABLE} (
-    sid varchar NOT NULL CONSTRAINT ${PG_TABLE}_pkey PRIMARY KEY,
-    sess json NOT NULL,
-    expire timestamp(6) NOT NULL
-  )`)
-  await pool.query(`CREATE INDEX IF NOT EXISTS ${PG_TABLE}_expire_idx ON ${PG_TABLE} (expire)`)
+  // Also the startup check: a wrong DATABASE_URL stops the app instead of failing every request.
+  // (prune creates the table when it is missing, then deletes expired rows.)
+  await store.prune()
+  return {
+    store,
+    label: `PostgreSQL at ${redact(url)}`,
+    close: async () => {
+      store.close()
+      await pool.end()
+    },
+  }
 }
 
 /** A URL without its password, for printing. */
