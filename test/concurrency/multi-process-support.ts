@@ -134,6 +134,8 @@ export interface SetupCounts {
   writesLost?: number[]
   logoutsUndone?: number
   flashNotOnce?: number
+  /** How many times the flash was shown, per trial. */
+  flashShown?: number[]
 }
 
 /** Print the counts of every setup, one line each (issue 10's table, as measured). */
@@ -142,7 +144,8 @@ export function printCounts(title: string, counts: Record<string, SetupCounts>):
     ([setup, c]) =>
       `  ${setup}: writes lost of ${WRITERS} per run ${JSON.stringify(c.writesLost ?? [])}, ` +
       `logouts undone of ${LOGOUT_TRIALS}: ${c.logoutsUndone ?? '-'}, ` +
-      `flash not shown exactly once of ${FLASH_TRIALS}: ${c.flashNotOnce ?? '-'}`,
+      `flash not shown exactly once of ${FLASH_TRIALS}: ${c.flashNotOnce ?? '-'}` +
+      ` (times shown per trial ${JSON.stringify(c.flashShown ?? [])})`,
   )
   console.info(`[issue-10 counts] ${title}\n${lines.join('\n')}`)
 }
