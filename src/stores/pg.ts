@@ -1,4 +1,5 @@
 import { SessionError } from '../errors.js'
+import { patchOwner, recordOwner } from '../owner/meta.js'
 import { cookieExpiryMs, plainCookie } from './stored-cookie.js'
 import type { SessionPatch, SessionRecord, SessionStore, StoredCookie } from './types.js'
 
@@ -54,6 +55,9 @@ const FLASH_KEY = 'flash'
 const NATIVE_STORE = Symbol.for('typed-session.native-store')
 // PostgreSQL error codes of a lost CREATE TABLE IF NOT EXISTS race between two processes.
 const CREATE_RACE_CODES = new Set(['23505', '42P07'])
+// Adding the owner column (issue 12) may also lose a race (42701: it exists now) or be refused on a
+// table the app's role does not own (42501): the store then works without an index.
+const OWNER_COLUMN_SKIP_CODES = new Set(['23505', '42P07', '42701', '42501'])
 
 interface QueryResult {
   rows: Array<Record<string, unknown>>
@@ -87,6 +91,10 @@ export class PgStore implements SessionStore {
   readonly #query: Query
   readonly #table: string
   readonly #indexName: string
+  /** The partial index on `owner` (issue 12), named after the table like the expiry index. */
+  readonly #ownerIndexName: string
+  /** Whether the table has the nullable `owner` column of the session index; found out once. */
+  #ownerColumn: Promise<boolean> | undefined
   readonly #ttlSeconds: number
   readonly #onError: (error: unknown) => void
   readonly #createTable: boolean
@@ -126,6 +134,7 @@ export class PgStore implements SessionStore {
     const table = quoteIdentifier(tableName)
     // connect-pg-simple's index name for its default table, `IDX_session_expire`.
     this.#indexName = quoteIdentifier(`IDX_${tableName}_expire`)
+    this.#ownerIndexName = quoteIdentifier(`IDX_${tableName}_owner`)
     this.#table =
       options.schemaName === undefined ? table : `${quoteIdentifier(options.schemaName)}.${table}`
     this.#ttlSeconds = ttl
@@ -163,10 +172,12 @@ export class PgStore implements SessionStore {
 
   /** Create or replace the record of `id`, expiring at its cookie's expiry. */
   async set(id: string, record: SessionRecord): Promise<void> {
+    const values: unknown[] = [id, JSON.stringify(record), this.#expireSeconds(record.cookie)]
+    const owner = await this.#ownerValue(recordOwner(record) ?? null, values)
     await this.#run(
-      `INSERT INTO ${this.#table} (sid, sess, expire) VALUES ($1, $2::json, to_timestamp($3))
-       ON CONFLICT (sid) DO UPDATE SET sess = EXCLUDED.sess, expire = EXCLUDED.expire`,
-      [id, JSON.stringify(record), this.#expireSeconds(record.cookie)],
+      `INSERT INTO ${this.#table} (sid, sess, expire${owner.column}) VALUES ($1, $2::json, to_timestamp($3)${owner.value})
+       ON CONFLICT (sid) DO UPDATE SET sess = EXCLUDED.sess, expire = EXCLUDED.expire${owner.update}`,
+      values,
     )
   }
 
@@ -177,11 +188,13 @@ export class PgStore implements SessionStore {
   async create(id: string, record: SessionRecord): Promise<boolean> {
     const expire = this.#expireSeconds(record.cookie)
     if (expire * 1000 <= Date.now()) return false
+    const values: unknown[] = [id, JSON.stringify(record), expire]
+    const owner = await this.#ownerValue(recordOwner(record) ?? null, values)
     const { rowCount } = await this.#run(
-      `INSERT INTO ${this.#table} AS t (sid, sess, expire) VALUES ($1, $2::json, to_timestamp($3))
-       ON CONFLICT (sid) DO UPDATE SET sess = EXCLUDED.sess, expire = EXCLUDED.expire
+      `INSERT INTO ${this.#table} AS t (sid, sess, expire${owner.column}) VALUES ($1, $2::json, to_timestamp($3)${owner.value})
+       ON CONFLICT (sid) DO UPDATE SET sess = EXCLUDED.sess, expire = EXCLUDED.expire${owner.update}
        WHERE t.expire < now()`,
-      [id, JSON.stringify(record), expire],
+      values,
     )
     return rowCount === 1
   }
@@ -221,12 +234,67 @@ export class PgStore implements SessionStore {
       values.push(JSON.stringify(flash))
       sess = `${merged} || jsonb_build_object('flash', ${appendFlashSql('sess::jsonb', '$5::jsonb')})`
     }
+    // The owner column moves in the same statement as the record: the index is never behind it.
+    const newOwner = patchOwner(patch)
+    const owner = newOwner === undefined ? undefined : await this.#ownerValue(newOwner, values)
     const { rowCount } = await this.#run(
-      `UPDATE ${this.#table} SET sess = (${sess})::json, expire = to_timestamp($4)
+      `UPDATE ${this.#table} SET sess = (${sess})::json, expire = to_timestamp($4)${owner?.set ?? ''}
        WHERE sid = $1 AND expire >= now()`,
       values,
     )
     return rowCount === 1
+  }
+
+  /**
+   * The ids of the owner's live rows (the session index: the nullable `owner` column, written in
+   * the same statement as the record, with a partial index).
+   * @throws {SessionError} `ERR_SESSION_NO_INDEX` when the table has no `owner` column (a table
+   * made by connect-pg-simple, with `createTableIfMissing: false` or a role that cannot alter it).
+   */
+  async indexedIds(owner: string): Promise<readonly string[]> {
+    if (!(await this.#hasOwnerColumn())) {
+      throw new SessionError(
+        'ERR_SESSION_NO_INDEX',
+        `PgStore: the table has no "owner" column; add it with ALTER TABLE ${this.#table} ADD COLUMN "owner" text; CREATE INDEX ${this.#ownerIndexName} ON ${this.#table} ("owner") WHERE "owner" IS NOT NULL`,
+      )
+    }
+    const { rows } = await this.#run(
+      `SELECT sid FROM ${this.#table} WHERE "owner" = $1 AND expire >= now()`,
+      [owner],
+    )
+    return rows.map((row) => String(row.sid))
+  }
+
+  /** SQL pieces that write `owner` into the owner column (nothing when the table has none). */
+  async #ownerValue(
+    owner: string | null,
+    values: unknown[],
+  ): Promise<{ column: string; value: string; update: string; set: string }> {
+    if (!(await this.#hasOwnerColumn())) return { column: '', value: '', update: '', set: '' }
+    values.push(owner)
+    const n = `$${values.length}`
+    return {
+      column: ', "owner"',
+      value: `, ${n}`,
+      update: ', "owner" = EXCLUDED."owner"',
+      set: `, "owner" = ${n}`,
+    }
+  }
+
+  #hasOwnerColumn(): Promise<boolean> {
+    this.#ownerColumn ??= this.#findOwnerColumn().catch((error: unknown) => {
+      this.#ownerColumn = undefined // ask again on the next call
+      throw error
+    })
+    return this.#ownerColumn
+  }
+
+  async #findOwnerColumn(): Promise<boolean> {
+    const { rows } = await this.#run(
+      `SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'owner' AND NOT attisdropped`,
+      [this.#table],
+    )
+    return rows.length > 0
   }
 
   /** Take the flash messages out of the live row of `id`: their JSON, or `null` when none. */
@@ -289,6 +357,20 @@ export class PgStore implements SessionStore {
         // Two processes creating the table at once: one wins, the other's catalog insert fails.
         const code = (error as { code?: unknown } | null)?.code
         if (!(typeof code === 'string' && CREATE_RACE_CODES.has(code))) throw error
+      }
+    }
+    // The session index (issue 12): a nullable column connect-pg-simple never reads or writes,
+    // so the table stays readable (and writable) by it; the partial index skips anonymous rows.
+    const ownerStatements = [
+      `ALTER TABLE ${this.#table} ADD COLUMN IF NOT EXISTS "owner" text`,
+      `CREATE INDEX IF NOT EXISTS ${this.#ownerIndexName} ON ${this.#table} ("owner") WHERE "owner" IS NOT NULL`,
+    ]
+    for (const statement of ownerStatements) {
+      try {
+        await this.#query(statement)
+      } catch (error) {
+        const code = (error as { code?: unknown } | null)?.code
+        if (!(typeof code === 'string' && OWNER_COLUMN_SKIP_CODES.has(code))) throw error
       }
     }
   }

@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto'
 import { SessionError } from '../errors.js'
+import { patchOwner, recordOwner } from '../owner/meta.js'
+import { RedisOwnerIndex } from '../owner/redis-index.js'
 import { PATCH_SCRIPT } from './redis-script.js'
 import { cookieExpiryMs, plainCookie } from './stored-cookie.js'
 import type { SessionPatch, SessionRecord, SessionStore, StoredCookie } from './types.js'
@@ -89,6 +91,8 @@ export class RedisStore implements SessionStore {
   readonly #client: RedisCalls
   readonly #ttl: number | ((record: SessionRecord) => number)
   readonly #disableTouch: boolean
+  /** The per-owner session index (issue 12): a set per owner, written before the session key. */
+  readonly #owners: RedisOwnerIndex
   /** The key prefix (connect-redis' `prefix`). */
   readonly prefix: string
 
@@ -125,6 +129,7 @@ export class RedisStore implements SessionStore {
     this.#ttl = ttl
     this.#disableTouch = options.disableTouch === true
     this.prefix = options.prefix ?? DEFAULT_PREFIX
+    this.#owners = new RedisOwnerIndex(this.#client, this.prefix)
   }
 
   /** The stored JSON of `id`, or `null` when there is none (Redis drops expired keys itself). */
@@ -139,6 +144,7 @@ export class RedisStore implements SessionStore {
       await this.destroy(id)
       return
     }
+    await this.#index(recordOwner(record), id, ttlMs)
     await this.#client.set(this.prefix + id, JSON.stringify(record), {
       expiration: { type: 'PX', value: ttlMs },
     })
@@ -149,6 +155,7 @@ export class RedisStore implements SessionStore {
     const ttlMs = this.#ttlMs(record)
     // An already expired record is not stored, and the id stays free: nothing was created.
     if (ttlMs <= 0) return false
+    await this.#index(recordOwner(record), id, ttlMs)
     const reply = await this.#client.set(this.prefix + id, JSON.stringify(record), {
       expiration: { type: 'PX', value: ttlMs },
       condition: 'NX',
@@ -167,7 +174,10 @@ export class RedisStore implements SessionStore {
    */
   async touch(id: string, record: SessionRecord): Promise<void> {
     if (this.#disableTouch) return
-    await this.#run(id, 'patch', this.#ttlMs(record), { set: {}, unset: [], cookie: record.cookie })
+    const ttlMs = this.#ttlMs(record)
+    // The owner's set must live as long as the session it lists.
+    await this.#index(recordOwner(record), id, ttlMs)
+    await this.#run(id, 'patch', ttlMs, { set: {}, unset: [], cookie: record.cookie })
   }
 
   /**
@@ -177,8 +187,28 @@ export class RedisStore implements SessionStore {
    */
   async patch(id: string, patch: SessionPatch): Promise<boolean> {
     const ttlMs = this.#ttlMs({ cookie: patch.cookie })
+    // A patch that removes the owner leaves the id in the old owner's set: cleaned when listed.
+    await this.#index(patchOwner(patch) ?? undefined, id, ttlMs)
     const [status] = await this.#run(id, 'patch', ttlMs, patch)
     return status !== 0
+  }
+
+  /**
+   * The ids in `owner`'s set (the session index): ids of sessions that were destroyed, expired or
+   * changed owner since may be among them; typed-session checks each and calls `unindex`.
+   */
+  async indexedIds(owner: string): Promise<readonly string[]> {
+    return this.#owners.list(owner)
+  }
+
+  /** Forget `ids` from `owner`'s set. */
+  async unindex(owner: string, ids: readonly string[]): Promise<void> {
+    await this.#owners.remove(owner, ids)
+  }
+
+  /** File `id` under `owner` before its record is written, so a revoke cannot miss it. */
+  async #index(owner: string | undefined, id: string, ttlMs: number): Promise<void> {
+    if (owner !== undefined && ttlMs > 0) await this.#owners.add(owner, id, ttlMs)
   }
 
   /** Take the flash messages out of the record of `id`: their JSON, or `null` when none. */
