@@ -4,6 +4,7 @@
 // the nodes by pid. Every RedisStore command touches one key, so none is refused with CROSSSLOT.
 import { createCluster } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { indexConformance } from '../../src/owner/conformance.js'
 import { storeConformance } from '../../src/stores/conformance.js'
 import { RedisStore } from '../../src/stores/redis.js'
 import {
@@ -20,6 +21,14 @@ import {
 import { type RedisCluster, startRedisCluster } from '../fixtures/redis-cluster.js'
 import { uniqueName } from '../fixtures/services.js'
 import type { ServerProcesses } from '../helpers/multi-process.js'
+import {
+  endedWhileInFlight,
+  getJson,
+  LOGINS,
+  listedCounts,
+  startOwnerApps,
+  uniqueUser,
+} from '../owner/multi-process-support.js'
 
 let cluster: RedisCluster
 let client: ReturnType<typeof createCluster>
@@ -107,3 +116,34 @@ for (const processes of [2, 4]) {
     })
   }
 }
+
+// ---- Issue 12: the session index on the cluster. The owner's set and the session keys live in
+// different slots; every command touches one key, so the index works there too.
+describe('the session index on the 3-node Redis Cluster', () => {
+  for (const c of indexConformance) it(c.name, () => c.run(store))
+
+  describe('2 processes (owner-app)', () => {
+    let group: ServerProcesses | undefined
+    beforeAll(async () => {
+      group = await startOwnerApps({
+        STORE: 'native-redis',
+        REDIS_CLUSTER_URLS: cluster.urls.join(','),
+        KEY_PREFIX: `${uniqueName('ts-cluster-owner')}:`,
+      })
+    }, 120_000)
+    afterAll(async () => {
+      await group?.close()
+    })
+
+    it('indexes 20 concurrent logins, and revoke-all leaves 0 of 20 through in-flight writes', async () => {
+      const user = uniqueUser()
+      const { signedInBefore, back } = await endedWhileInFlight(group!, user, async () => {
+        expect(await listedCounts(group!, user)).toEqual([LOGINS, LOGINS])
+        expect(await getJson(group!.urls[0]!, `/revoke-all?user=${user}`)).toBe(LOGINS)
+      })
+      expect(signedInBefore).toBe(LOGINS)
+      expect(back).toBe(0)
+      expect(await listedCounts(group!, user)).toEqual([0, 0])
+    }, 120_000)
+  })
+})
