@@ -157,6 +157,16 @@ describe('indexConformance on the native PgStore', () => {
     await expect(frozen.indexedIds('nobody')).rejects.toMatchObject({
       code: 'ERR_SESSION_NO_INDEX',
     })
+    // The middleware's answer too, through the store adapter.
+    const appSession = session({
+      schema: z.object({ user: z.string().optional() }),
+      secret: 'index-conformance-secret-0123456789abcdef',
+      store: frozen,
+      owner: (data) => data.user,
+    })
+    await expect(appSession.listSessions('nobody')).rejects.toMatchObject({
+      code: 'ERR_SESSION_NO_INDEX',
+    })
     // ... and still stores sessions.
     const cookie = { originalMaxAge: 60_000, expires: new Date(Date.now() + 60_000).toISOString() }
     await frozen.set('frozen-1', { cookie, views: 1 })
