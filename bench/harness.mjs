@@ -220,3 +220,26 @@ export async function pgAnswers(url) {
     await client.end().catch(() => {})
   }
 }
+
+/** The names `name` (comma-separated, in the environment) picks from `all`; all of them when unset. */
+export function listFromEnv(name, all) {
+  const raw = process.env[name]
+  if (!raw) return all
+  const picked = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+  const unknown = picked.filter((p) => !all.includes(p))
+  if (unknown.length > 0)
+    throw new Error(`${name}: unknown ${unknown.join(', ')} (known: ${all.join(', ')})`)
+  return all.filter((a) => picked.includes(a))
+}
+
+/** The first non-empty line of an error's message, for one-line notes. */
+export function firstLine(err) {
+  return (
+    String(err?.message ?? err)
+      .split('\n')
+      .find((l) => l.trim()) ?? String(err)
+  )
+}

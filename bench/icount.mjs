@@ -39,7 +39,15 @@ import os from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { envNumber, FLOWS, REDIS_URL, REDIS_VARIANTS, TYPED_VARIANTS, VARIANTS } from './config.mjs'
-import { BENCH_DIR, ensureBuilt, login, redisAnswers, startServer } from './harness.mjs'
+import {
+  BENCH_DIR,
+  ensureBuilt,
+  firstLine,
+  listFromEnv,
+  login,
+  redisAnswers,
+  startServer,
+} from './harness.mjs'
 import { groupsOf, profileOf } from './icount-profile.mjs'
 
 const run = promisify(execFile)
@@ -340,25 +348,4 @@ function render(rows, targets, machine) {
 
 function fmtK(n) {
   return `${Math.round(n / 1000).toLocaleString('en-US')}k`
-}
-
-function listFromEnv(name, all) {
-  const raw = process.env[name]
-  if (!raw) return all
-  const picked = raw
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-  const unknown = picked.filter((p) => !all.includes(p))
-  if (unknown.length > 0)
-    throw new Error(`${name}: unknown ${unknown.join(', ')} (known: ${all.join(', ')})`)
-  return all.filter((a) => picked.includes(a))
-}
-
-function firstLine(err) {
-  return (
-    String(err?.message ?? err)
-      .split('\n')
-      .find((l) => l.trim()) ?? String(err)
-  )
 }

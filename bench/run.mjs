@@ -22,7 +22,16 @@ import {
   TYPED_VARIANTS,
   VARIANTS,
 } from './config.mjs'
-import { BENCH_DIR, ensureBuilt, login, pgAnswers, redisAnswers, startServer } from './harness.mjs'
+import {
+  BENCH_DIR,
+  ensureBuilt,
+  firstLine,
+  listFromEnv,
+  login,
+  pgAnswers,
+  redisAnswers,
+  startServer,
+} from './harness.mjs'
 
 const config = {
   durationSec: envNumber('BENCH_DURATION', 5),
@@ -354,28 +363,7 @@ function median(values) {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
 }
 
-function listFromEnv(name, all) {
-  const raw = process.env[name]
-  if (!raw) return all
-  const picked = raw
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-  const unknown = picked.filter((p) => !all.includes(p))
-  if (unknown.length > 0)
-    throw new Error(`${name}: unknown ${unknown.join(', ')} (known: ${all.join(', ')})`)
-  return all.filter((a) => picked.includes(a))
-}
-
 function note(text) {
   notes.push(text)
   log(`note: ${text}`)
-}
-
-function firstLine(err) {
-  return (
-    String(err?.message ?? err)
-      .split('\n')
-      .find((l) => l.trim()) ?? String(err)
-  )
 }

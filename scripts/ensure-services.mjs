@@ -1,5 +1,5 @@
-// Brings up what the test suite needs on a fresh machine of this kind: Redis, PostgreSQL and
-// Chromium. Starts or installs what it can (as root); otherwise fails with the exact command to
+// Brings up what the test suite needs on a fresh machine of this kind: Redis, PostgreSQL,
+// Chromium (the browser test) and valgrind (the instruction-count smoke test). Starts or installs what it can (as root); otherwise fails with the exact command to
 // run. It never lets a test be skipped silently.
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -8,7 +8,6 @@ import { connect } from 'node:net'
 const REDIS_START =
   'redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log'
 const PG_START = 'pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start'
-const CHROMIUM_INSTALL = 'apt-get update && apt-get install -y chromium'
 const isRoot = process.getuid?.() === 0
 
 /** Whether something accepts TCP connections on host:port within timeoutMs. */
@@ -47,25 +46,22 @@ async function ensureService(name, port, start) {
   throw new Error(`${name} is not running on 127.0.0.1:${port}. Start it with:\n  ${start}`)
 }
 
-function ensureChromium() {
-  if (existsSync('/usr/bin/chromium')) return
+/** Install the Debian package `name` (as root) unless `path` exists; else fail with the command. */
+function ensurePackage(name, path, neededBy) {
+  if (existsSync(path)) return
+  const install = `apt-get update && apt-get install -y ${name}`
   if (isRoot) {
-    console.log('[ensure-services] installing Debian chromium for the browser test')
-    if (
-      run(`DEBIAN_FRONTEND=noninteractive bash -c '${CHROMIUM_INSTALL}'`) &&
-      existsSync('/usr/bin/chromium')
-    )
-      return
+    console.log(`[ensure-services] installing Debian ${name} for ${neededBy}`)
+    if (run(`DEBIAN_FRONTEND=noninteractive bash -c '${install}'`) && existsSync(path)) return
   }
-  throw new Error(
-    `Chromium is missing (the browser test needs /usr/bin/chromium). Install it with:\n  ${CHROMIUM_INSTALL}`,
-  )
+  throw new Error(`${name} is missing (${neededBy} needs ${path}). Install it with:\n  ${install}`)
 }
 
 try {
   await ensureService('redis', 6379, REDIS_START)
   await ensureService('database', 5432, PG_START)
-  ensureChromium()
+  ensurePackage('chromium', '/usr/bin/chromium', 'the browser test')
+  ensurePackage('valgrind', '/usr/bin/valgrind', 'the instruction-count smoke test')
 } catch (error) {
   console.error(`\n[ensure-services] ${error.message}\n`)
   process.exit(1)

@@ -2,8 +2,8 @@
 // revokeSessions rely on from a store that implements `indexedIds`. The one rule that matters:
 // a record with an owner is never missing from that owner's list. Stale ids are allowed.
 import { randomBytes } from 'node:crypto'
-import type { StoreConformanceCase } from '../stores/conformance.js'
-import type { SessionRecord, SessionStore } from '../stores/types.js'
+import { type StoreConformanceCase, withCleanup } from '../stores/conformance.js'
+import type { SessionRecord } from '../stores/types.js'
 import { OWNER_SLOT, type OwnerSlot } from './meta.js'
 
 const HOUR_MS = 3_600_000
@@ -124,18 +124,6 @@ function anonymous(): SessionRecord {
 
 function owned(owner: string): SessionRecord {
   return { ...anonymous(), [OWNER_SLOT]: slot(owner) }
-}
-
-async function withCleanup(
-  store: SessionStore,
-  ids: readonly string[],
-  body: () => Promise<void>,
-): Promise<void> {
-  try {
-    await body()
-  } finally {
-    await Promise.all(ids.map((id) => store.destroy(id).catch(() => undefined)))
-  }
 }
 
 function check(condition: boolean, message: string): asserts condition {

@@ -513,7 +513,8 @@ function makeRecordLike(record: SessionRecord, data: Record<string, unknown>): S
   return { ...data, cookie: record.cookie }
 }
 
-async function withCleanup(
+/** Run `body`, then destroy `ids` whatever happened (for the conformance suites' cases). */
+export async function withCleanup(
   store: SessionStore,
   ids: readonly string[],
   body: () => Promise<void>,

@@ -4,7 +4,7 @@
 // lost, logouts undone, flashes shown other than once) so stores can be compared side by side.
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
-import { expect } from 'vitest'
+import { expect, it } from 'vitest'
 import {
   cookiePair,
   requestWithCookie,
@@ -148,4 +148,41 @@ export function printCounts(title: string, counts: Record<string, SetupCounts>):
       ` (times shown per trial ${JSON.stringify(c.flashShown ?? [])})`,
   )
   console.info(`[issue-10 counts] ${title}\n${lines.join('\n')}`)
+}
+
+/**
+ * The three scenarios as tests, on the group `group()` returns once its `beforeAll` has run.
+ * `asserted`: the guarantees are asserted (native stores); otherwise only measured into `c`.
+ */
+export function crossProcessScenarios(
+  group: () => ServerProcesses,
+  c: SetupCounts,
+  asserted: boolean,
+): void {
+  it(`${asserted ? 'loses none' : 'measures losses'} of 50 concurrent distinct-key writes, ${WRITE_RUNS} runs`, async () => {
+    c.writesLost = []
+    for (let run = 0; run < WRITE_RUNS; run++) c.writesLost.push(await lostWrites(group()))
+    if (asserted) expect(c.writesLost).toEqual(Array(WRITE_RUNS).fill(0))
+  }, 120_000)
+
+  it(`${asserted ? 'undoes no' : 'measures undone'} logouts by a slow request in another process (${LOGOUT_TRIALS})`, async () => {
+    let undone = 0
+    for (let trial = 0; trial < LOGOUT_TRIALS; trial++) {
+      if (await logoutUndone(group(), trial)) undone++
+    }
+    c.logoutsUndone = undone
+    if (asserted) expect(undone).toBe(0)
+  }, 120_000)
+
+  it(`${asserted ? 'shows' : 'measures whether it shows'} a flash exactly once across processes (${FLASH_TRIALS})`, async () => {
+    let notOnce = 0
+    c.flashShown = []
+    for (let trial = 0; trial < FLASH_TRIALS; trial++) {
+      const shown = await timesFlashShown(group(), trial)
+      c.flashShown.push(shown)
+      if (shown !== 1) notOnce++
+    }
+    c.flashNotOnce = notOnce
+    if (asserted) expect(notOnce).toBe(0)
+  }, 120_000)
 }

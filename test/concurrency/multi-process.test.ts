@@ -6,7 +6,7 @@
 // not asserted, so the difference stays visible.
 import connectPgSimple from 'connect-pg-simple'
 import pg from 'pg'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe } from 'vitest'
 import { Store } from '../../src/index.js'
 import {
   connectRedis,
@@ -20,15 +20,10 @@ import {
 } from '../fixtures/services.js'
 import type { ServerProcesses } from '../helpers/multi-process.js'
 import {
-  FLASH_TRIALS,
-  LOGOUT_TRIALS,
-  logoutUndone,
-  lostWrites,
+  crossProcessScenarios,
   printCounts,
   type SetupCounts,
   startSessionApps,
-  timesFlashShown,
-  WRITE_RUNS,
 } from './multi-process-support.js'
 
 interface Setup {
@@ -110,32 +105,7 @@ for (const processes of [2, 4]) {
         await group?.close()
       })
 
-      it(`${setup.asserted ? 'loses none' : 'measures losses'} of 50 concurrent distinct-key writes, ${WRITE_RUNS} runs`, async () => {
-        c.writesLost = []
-        for (let run = 0; run < WRITE_RUNS; run++) c.writesLost.push(await lostWrites(group!))
-        if (setup.asserted) expect(c.writesLost).toEqual(Array(WRITE_RUNS).fill(0))
-      }, 120_000)
-
-      it(`${setup.asserted ? 'undoes no' : 'measures undone'} logouts by a slow request in another process (${LOGOUT_TRIALS})`, async () => {
-        let undone = 0
-        for (let trial = 0; trial < LOGOUT_TRIALS; trial++) {
-          if (await logoutUndone(group!, trial)) undone++
-        }
-        c.logoutsUndone = undone
-        if (setup.asserted) expect(undone).toBe(0)
-      }, 120_000)
-
-      it(`${setup.asserted ? 'shows' : 'measures whether it shows'} a flash exactly once across processes (${FLASH_TRIALS})`, async () => {
-        let notOnce = 0
-        c.flashShown = []
-        for (let trial = 0; trial < FLASH_TRIALS; trial++) {
-          const shown = await timesFlashShown(group!, trial)
-          c.flashShown.push(shown)
-          if (shown !== 1) notOnce++
-        }
-        c.flashNotOnce = notOnce
-        if (setup.asserted) expect(notOnce).toBe(0)
-      }, 120_000)
+      crossProcessScenarios(() => group!, c, setup.asserted)
     })
   }
 }

@@ -9,38 +9,24 @@ import connectPgSimple from 'connect-pg-simple'
 import { RedisStore as ConnectRedisStore } from 'connect-redis'
 import express from 'express'
 import pg from 'pg'
-import { createClient, createCluster } from 'redis'
 import * as typedSession from 'typed-session'
 import { PgStore } from 'typed-session/pg'
 import { RedisStore } from 'typed-session/redis'
 import { z } from 'zod'
+import { redisClientFromEnv } from './child-redis.mjs'
 import { barrier, serve } from './multi-process-child.mjs'
 
 const SECRET = 'typed-session-multi-process-secret-0123456789'
 const env = process.env
 const writers = Number(env.WRITERS ?? 50)
 
-async function redisClient() {
-  const socket = { connectTimeout: 5000, reconnectStrategy: (n) => Math.min(50 * (n + 1), 500) }
-  const client =
-    env.REDIS_CLUSTER_URLS !== undefined
-      ? createCluster({
-          rootNodes: env.REDIS_CLUSTER_URLS.split(',').map((url) => ({ url })),
-          defaults: { socket },
-        })
-      : createClient({ url: env.REDIS_URL, socket })
-  client.on('error', () => {})
-  await client.connect()
-  return client
-}
-
 async function makeStore() {
   const prefix = env.KEY_PREFIX
   switch (env.STORE) {
     case 'native-redis':
-      return new RedisStore({ client: await redisClient(), prefix })
+      return new RedisStore({ client: await redisClientFromEnv(), prefix })
     case 'connect-redis':
-      return new ConnectRedisStore({ client: await redisClient(), prefix })
+      return new ConnectRedisStore({ client: await redisClientFromEnv(), prefix })
     case 'native-pg':
     case 'connect-pg-simple': {
       const pool = new pg.Pool({ connectionString: env.DATABASE_URL, max: 10 })

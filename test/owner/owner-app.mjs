@@ -9,32 +9,19 @@
 import { RedisStore as ConnectRedisStore } from 'connect-redis'
 import express from 'express'
 import pg from 'pg'
-import { createClient, createCluster } from 'redis'
 import * as typedSession from 'typed-session'
 import { PgStore } from 'typed-session/pg'
 import { RedisStore } from 'typed-session/redis'
 import { z } from 'zod'
+import { redisClientFromEnv } from '../helpers/child-redis.mjs'
 import { barrier, serve } from '../helpers/multi-process-child.mjs'
 
 const SECRET = 'typed-session-owner-index-secret-0123456789'
 const env = process.env
 const prefix = env.KEY_PREFIX ?? 'sess:'
 
-async function redisClient() {
-  const socket = { connectTimeout: 5000, reconnectStrategy: (n) => Math.min(50 * (n + 1), 500) }
-  const client =
-    env.REDIS_CLUSTER_URLS !== undefined
-      ? createCluster({
-          rootNodes: env.REDIS_CLUSTER_URLS.split(',').map((url) => ({ url })),
-          defaults: { socket },
-        })
-      : createClient({ url: env.REDIS_URL, socket })
-  client.on('error', () => {})
-  await client.connect()
-  return client
-}
-
-const redis = env.STORE === 'native-pg' && env.EPOCH !== '1' ? undefined : await redisClient()
+const redis =
+  env.STORE === 'native-pg' && env.EPOCH !== '1' ? undefined : await redisClientFromEnv()
 
 async function makeStore() {
   switch (env.STORE) {

@@ -8,15 +8,10 @@ import { indexConformance } from '../../src/owner/conformance.js'
 import { storeConformance } from '../../src/stores/conformance.js'
 import { RedisStore } from '../../src/stores/redis.js'
 import {
-  FLASH_TRIALS,
-  LOGOUT_TRIALS,
-  logoutUndone,
-  lostWrites,
+  crossProcessScenarios,
   printCounts,
   type SetupCounts,
   startSessionApps,
-  timesFlashShown,
-  WRITE_RUNS,
 } from '../concurrency/multi-process-support.js'
 import { type RedisCluster, startRedisCluster } from '../fixtures/redis-cluster.js'
 import { uniqueName } from '../fixtures/services.js'
@@ -87,32 +82,7 @@ for (const processes of [2, 4]) {
         await group?.close()
       })
 
-      it(`${setup.asserted ? 'loses none' : 'measures losses'} of 50 concurrent distinct-key writes, ${WRITE_RUNS} runs`, async () => {
-        c.writesLost = []
-        for (let run = 0; run < WRITE_RUNS; run++) c.writesLost.push(await lostWrites(group!))
-        if (setup.asserted) expect(c.writesLost).toEqual(Array(WRITE_RUNS).fill(0))
-      }, 120_000)
-
-      it(`${setup.asserted ? 'undoes no' : 'measures undone'} logouts (${LOGOUT_TRIALS})`, async () => {
-        let undone = 0
-        for (let trial = 0; trial < LOGOUT_TRIALS; trial++) {
-          if (await logoutUndone(group!, trial)) undone++
-        }
-        c.logoutsUndone = undone
-        if (setup.asserted) expect(undone).toBe(0)
-      }, 120_000)
-
-      it(`${setup.asserted ? 'shows' : 'measures whether it shows'} a flash exactly once (${FLASH_TRIALS})`, async () => {
-        let notOnce = 0
-        c.flashShown = []
-        for (let trial = 0; trial < FLASH_TRIALS; trial++) {
-          const shown = await timesFlashShown(group!, trial)
-          c.flashShown.push(shown)
-          if (shown !== 1) notOnce++
-        }
-        c.flashNotOnce = notOnce
-        if (setup.asserted) expect(notOnce).toBe(0)
-      }, 120_000)
+      crossProcessScenarios(() => group!, c, setup.asserted)
     })
   }
 }
