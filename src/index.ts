@@ -42,6 +42,7 @@ export type {
 } from './register.js'
 export type {
   CheckedSchema,
+  ExtensionProblem,
   FlashOption,
   FlashValues,
   Jsonify,
@@ -53,6 +54,15 @@ export type {
   SchemaOutput,
   SchemaProblem,
 } from './schema/check.js'
+export type {
+  CheckedExtension,
+  ExtensionKey,
+  ExtensionShape,
+  SessionExtension,
+  SessionExtensions,
+  WithExtensions,
+} from './schema/extension.js'
+export { sessionExtension } from './schema/extension.js'
 export { MAX_NESTING_DEPTH, MAX_NESTING_WIDTH } from './schema/nesting.js'
 /**
  * The same function as {@link session}, as the default export: `import session from 'typed-session'`

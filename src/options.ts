@@ -4,6 +4,7 @@ import type { CookieOption } from './cookie/types.js'
 import type { SessionEvent } from './core/events.js'
 import type { SessionIssue } from './errors.js'
 import type { FlashOption } from './schema/check.js'
+import type { SessionExtension } from './schema/extension.js'
 import type { SessionStore } from './stores/types.js'
 
 /**
@@ -42,6 +43,7 @@ export interface ExpressSessionStoreLike {
 export interface SessionOptions<
   TSchema = StandardSchemaV1,
   TFlash extends FlashOption = Readonly<Record<string, StandardSchemaV1>>,
+  TExtension extends string = string,
 > {
   /**
    * The session schema: a zod 4 object, or any Standard Schema whose output is an object. Every
@@ -62,6 +64,12 @@ export interface SessionOptions<
   name?: string | undefined
   /** Cookie settings, or a function of the request returning them (called for new sessions). */
   cookie?: CookieOption | undefined
+  /**
+   * The schema fragments of the plugins that add keys to every session (their
+   * `sessionExtension()`s; see `SessionExtensions`). Each stored record is validated against the
+   * schema and every fragment. The compiler names a plugin key whose fragment is missing here.
+   */
+  extensions?: readonly SessionExtension<TExtension>[] | undefined
   /** Typed flash messages: one schema per message kind. */
   flash?: TFlash | undefined
   /**

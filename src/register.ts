@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { NextFunction, Request, RequestHandler, Response } from 'express-serve-static-core'
 import type { TypedSession } from './core/session-type.js'
 import type { IsUnion } from './schema/check.js'
+import type { WithExtensions } from './schema/extension.js'
 import type { SessionStore } from './stores/types.js'
 
 /**
@@ -106,7 +107,7 @@ export interface FlashFunction<TFlashValues> {
 
 type Registered = Register extends { session: SessionMiddleware<infer TData, infer TFlash> }
   ? { data: TData; flash: TFlash }
-  : { data: Record<string, unknown>; flash: Record<string, unknown> }
+  : { data: WithExtensions<Record<string, unknown>>; flash: Record<string, unknown> }
 
 /** The registered session data type (a loose record when nothing is registered). */
 export type RegisteredData = Registered['data']

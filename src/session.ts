@@ -17,6 +17,7 @@ import { indexApi } from './owner/api.js'
 import type { OwnerOptions, SessionIndexApi } from './owner/types.js'
 import type { FlashFunction, SessionAccess, SessionMiddleware } from './register.js'
 import type { CheckedSchema, FlashOption, FlashValues, SchemaOutput } from './schema/check.js'
+import { extendSchema, resolveExtensions, type WithExtensions } from './schema/extension.js'
 import { toSessionStore } from './stores/adapt.js'
 import { MemoryStore } from './stores/memory.js'
 import type { SessionStore } from './stores/types.js'
@@ -66,11 +67,12 @@ export function session<
   TSchema extends StandardSchemaV1,
   const TFlash extends FlashOption = {},
   TOwner extends string = never,
+  TExtension extends string = never,
 >(
-  options: SessionOptions<CheckedSchema<TSchema, TFlash>, TFlash> &
-    OwnerOptions<SchemaOutput<TSchema>, TOwner>,
-): SessionMiddleware<SchemaOutput<TSchema>, FlashValues<TFlash>> &
-  SessionAccess<SchemaOutput<TSchema>, FlashValues<TFlash>> &
+  options: SessionOptions<CheckedSchema<TSchema, TFlash, TExtension>, TFlash, TExtension> &
+    OwnerOptions<WithExtensions<SchemaOutput<TSchema>>, TOwner>,
+): SessionMiddleware<WithExtensions<SchemaOutput<TSchema>>, FlashValues<TFlash>> &
+  SessionAccess<WithExtensions<SchemaOutput<TSchema>>, FlashValues<TFlash>> &
   SessionIndexApi<TOwner> {
   // The schema and the owner functions were checked above; at runtime they see plain records.
   const config = resolveConfig(options as unknown as SessionOptions & LooseOwnerOptions)
@@ -126,10 +128,10 @@ export function session<
     },
   }
   return Object.assign(middleware, members, indexApi(config)) as unknown as SessionMiddleware<
-    SchemaOutput<TSchema>,
+    WithExtensions<SchemaOutput<TSchema>>,
     FlashValues<TFlash>
   > &
-    SessionAccess<SchemaOutput<TSchema>, FlashValues<TFlash>> &
+    SessionAccess<WithExtensions<SchemaOutput<TSchema>>, FlashValues<TFlash>> &
     SessionIndexApi<TOwner>
 }
 
@@ -219,8 +221,15 @@ function resolveConfig(options: SessionOptions & LooseOwnerOptions): SessionConf
     fail('sessionLabel needs the owner option (only owned sessions are listed)')
   const flashSchemas = resolveFlash(options.flash, fail)
   checkShape(schema, flashSchemas, fail)
-  return {
+  const extensions = resolveExtensions(
+    options.extensions,
     schema,
+    Object.keys(flashSchemas ?? {}),
+    fail,
+  )
+  return {
+    // With plugins' fragments, one schema of both: every load and save checks the plugins' keys too.
+    schema: extensions === undefined ? schema : extendSchema(schema, extensions),
     flashSchemas,
     secrets,
     verifier: new CookieVerifier(secrets),

@@ -14,6 +14,7 @@ const SESSION_OPTION_NAMES: {
   name: true,
   cookie: true,
   flash: true,
+  extensions: true,
   store: true,
   genid: true,
   proxy: true,

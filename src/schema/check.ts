@@ -1,4 +1,5 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec'
+import type { ExtensionKey, SessionExtensions } from './extension.js'
 
 /** What a schema accepts (the shape a stored record must have). */
 export type SchemaInput<TSchema extends StandardSchemaV1> = StandardSchemaV1.InferInput<TSchema>
@@ -119,25 +120,70 @@ export type FlashValues<TFlash> = {
  * comes back from the store as a string, use z.coerce.date()"'.
  * ```
  */
-export type SchemaProblem<TSchema extends StandardSchemaV1, TFlash> =
+export type SchemaProblem<
+  TSchema extends StandardSchemaV1,
+  TFlash,
+  TExtension extends string = never,
+> =
   IsObject<SchemaOutput<TSchema>> extends true
     ? Message<
         [
           ...DataProblems<TSchema, SchemaInput<TSchema>, SchemaOutput<TSchema>>,
-          ...FlashProblems<TFlash, keyof SchemaOutput<TSchema>>,
+          ...ExtensionUseProblems<keyof SchemaOutput<TSchema>, TExtension>,
+          ...FlashProblems<TFlash, keyof SchemaOutput<TSchema> | ExtensionKey>,
         ]
       >
     : 'typed-session: the schema must describe an object, use z.object({ ... })'
 
 /**
  * The type the `schema` option must have: the schema itself when it can back a session, otherwise
- * the {@link SchemaProblem} message, which no schema is assignable to.
+ * the {@link SchemaProblem} message, which no schema is assignable to. `TExtension`: the keys of
+ * the fragments passed in `extensions`.
  */
-export type CheckedSchema<TSchema extends StandardSchemaV1, TFlash> = [
-  SchemaProblem<TSchema, TFlash>,
-] extends [never]
+export type CheckedSchema<
+  TSchema extends StandardSchemaV1,
+  TFlash,
+  TExtension extends string = never,
+> = [SchemaProblem<TSchema, TFlash, TExtension>] extends [never]
   ? TSchema
-  : SchemaProblem<TSchema, TFlash>
+  : SchemaProblem<TSchema, TFlash, TExtension>
+
+/**
+ * The problems of a plugin's fragment ({@link sessionExtension}) as one message, or `never`: each
+ * key must be declared in `SessionExtensions` with the schema's type, not be reserved, accept
+ * `undefined` (a new session starts without it) and survive the store's JSON.
+ */
+export type ExtensionProblem<TShape> = Message<
+  ExtensionFaults<TShape> extends infer TFaults
+    ? [TFaults[keyof TFaults]] extends [never]
+      ? [FragmentPassportProblem<TShape>]
+      : [
+          Group<'key', KeysWith<TFaults, 'member'>, 'reserved for a session member, rename it'>,
+          Group<
+            'key',
+            KeysWith<TFaults, 'prototype'>,
+            'reserved (every object has it, or it reaches the prototype), rename it'
+          >,
+          Group<
+            'key',
+            KeysWith<TFaults, 'undeclared'>,
+            "not declared in SessionExtensions, declare its type: declare module 'typed-session' { interface SessionExtensions { ... } }"
+          >,
+          Group<
+            'key',
+            KeysWith<TFaults, 'type'>,
+            'the schema does not match the type declared in SessionExtensions (its output must be assignable to that type, and that type to its input)'
+          >,
+          Group<
+            'key',
+            KeysWith<TFaults, 'required'>,
+            'required, but a new session starts without it, give it a .default() or make it .optional()'
+          >,
+          ...JsonGroups<'key', TFaults>,
+          FragmentPassportProblem<TShape>,
+        ]
+    : []
+>
 
 // ---- the checks ---------------------------------------------------------------------------------
 
@@ -200,7 +246,7 @@ type JsonGroups<TNoun extends string, TFaults> = [
 ]
 
 /** Keys whose faults include `TFault`. */
-type KeysWith<TFaults, TFault extends KeyFault> = {
+type KeysWith<TFaults, TFault extends KeyFault | ExtensionFault> = {
   [TKey in keyof TFaults]: TFault extends TFaults[TKey] ? TKey : never
 }[keyof TFaults]
 
@@ -285,6 +331,61 @@ type PassportProblem<TIn> = 'passport' extends keyof TIn
       : ''
     : ''
   : ''
+
+/**
+ * How the app's schema and `extensions` meet the keys plugins declared in `SessionExtensions`: a
+ * key in both the schema and `SessionExtensions`, and a declared key whose fragment is not passed.
+ */
+type ExtensionUseProblems<TDataKey, TExtension extends string> = [ExtensionKey] extends [never]
+  ? []
+  : [
+      Group<
+        'key',
+        TDataKey & ExtensionKey,
+        "also a plugin's key (declared in SessionExtensions), remove it from the schema: the plugin's extension validates it"
+      >,
+      Group<
+        'key',
+        Exclude<ExtensionKey, TExtension>,
+        "a plugin's key (declared in SessionExtensions) without its schema, pass the plugin's fragment: session({ extensions: [...] })"
+      >,
+    ]
+
+/** What is wrong with one key of a plugin's fragment (a union when several things are). */
+type ExtensionFault = 'member' | 'prototype' | 'undeclared' | 'type' | 'required' | JsonFault
+
+type ExtensionFaults<TShape> = {
+  [TKey in keyof TShape & string]-?: TKey extends MemberKey
+    ? 'member'
+    : TKey extends PrototypeKey
+      ? 'prototype'
+      : TKey extends ExtensionKey
+        ? TShape[TKey] extends StandardSchemaV1
+          ? FragmentFault<
+              SchemaInput<TShape[TKey]>,
+              SchemaOutput<TShape[TKey]>,
+              SessionExtensions[TKey]
+            >
+          : never
+        : 'undeclared'
+}
+
+/** A plugin that declares Passport's slot has the app's rule for it (logout deletes `user`). */
+type FragmentPassportProblem<TShape> = TShape extends {
+  readonly passport: infer TSlot extends StandardSchemaV1
+}
+  ? PassportProblem<{ passport: SchemaInput<TSlot> }>
+  : ''
+
+type FragmentFault<TIn, TOut, TDeclared> =
+  | (undefined extends TIn ? never : 'required')
+  // `undefined` is the 'required' check's business: one message per problem.
+  | ([TOut] extends [TDeclared]
+      ? [Exclude<TDeclared, undefined>] extends [TIn]
+        ? never
+        : 'type'
+      : 'type')
+  | JsonFaultOf<TIn, TOut>
 
 /** The problems of the flash kinds: a kind that is also a data key, a value JSON does not carry. */
 type FlashProblems<TFlash, TDataKey> =
