@@ -20,6 +20,13 @@ export interface Register {}
 
 /** The middleware `session()` returns; it carries the data and flash types for {@link Register}. */
 export interface SessionMiddleware<TData, TFlashValues> {
+  /*
+   * Express's handler shape first: `app.use(appSession)` then matches Express's `RequestHandler`
+   * by its type arguments, where the plain node signature alone makes the compiler infer them
+   * structurally from `IncomingMessage` (about 900 type instantiations, issue 14). The node
+   * signature is for Express 4 and bare `node:http` servers.
+   */
+  (req: Request, res: Response, next: NextFunction): void
   (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void
   /** The store this middleware uses (the native view of it). */
   readonly store: SessionStore

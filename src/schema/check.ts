@@ -125,6 +125,15 @@ export type SchemaProblem<
   TFlash,
   TExtension extends string = never,
 > =
+  IsFine<SchemaInput<TSchema>, SchemaOutput<TSchema>, TFlash, TExtension> extends true
+    ? never
+    : SchemaProblems<TSchema, TFlash, TExtension>
+
+/**
+ * The problems, key by key. Only computed when {@link IsFine} says there is one: finding which key
+ * it is and printing it is what costs (each key checked for each fault, each fault grouped).
+ */
+type SchemaProblems<TSchema extends StandardSchemaV1, TFlash, TExtension extends string> =
   IsObject<SchemaOutput<TSchema>> extends true
     ? Message<
         [
@@ -186,6 +195,62 @@ export type ExtensionProblem<TShape> = Message<
 >
 
 // ---- the checks ---------------------------------------------------------------------------------
+
+/**
+ * `true` when the schema has none of the problems {@link SchemaProblems} looks for, checked on
+ * the whole schema at once: a new session can be built from `{}` (every member of a union input
+ * accepts it), no key is reserved, the output after JSON is valid input, no flash kind collides
+ * or is lost in JSON, the plugins' keys are passed and not redefined, Passport's slot is fine.
+ * Each condition implies the key-by-key check finds nothing, so that check (and its message)
+ * is only computed for a schema that has a problem: the type-check cost of a good schema is a
+ * few whole-object comparisons, not every key times every fault (issue 14).
+ */
+type IsFine<TIn, TOut, TFlash, TExtension extends string> = [TIn] extends [never]
+  ? false
+  : IsObject<TOut> extends true
+    ? [AcceptsEmpty<TIn>] extends [true]
+      ? [(keyof TOut | keyof TIn) & ReservedKey] extends [never]
+        ? [JsonifyKeys<TOut>] extends [TIn]
+          ? PassportProblem<TIn> extends ''
+            ? FlashIsFine<FlashShape<TFlash>, keyof TOut | ExtensionKey> extends true
+              ? ExtensionsAreFine<keyof TOut, TExtension>
+              : false
+            : false
+          : false
+        : false
+      : false
+    : false
+
+/** `true` when every member of `TIn` accepts `{}` (distributive: a union is checked member by member). */
+type AcceptsEmpty<TIn> = TIn extends unknown ? ({} extends TIn ? true : false) : never
+
+/** {@link Jsonify} applied key by key (each key's value at depth 0, as the key-by-key check does). */
+type JsonifyKeys<T> = { [TKey in keyof T]: Jsonify<T[TKey]> }
+
+/** `true` when no flash kind is a data key or reserved name, and every kind's message survives JSON. */
+type FlashIsFine<TShape, TDataKey> = [keyof TShape] extends [never]
+  ? true
+  : [keyof TShape & (TDataKey | ReservedKey)] extends [never]
+    ? [{ [TKind in keyof TShape]: FlashJsonOutput<TShape[TKind]> }] extends [
+        { [TKind in keyof TShape]: FlashInput<TShape[TKind]> },
+      ]
+      ? true
+      : false
+    : false
+
+type FlashJsonOutput<TSchema> = TSchema extends StandardSchemaV1
+  ? Jsonify<SchemaOutput<TSchema>>
+  : never
+type FlashInput<TSchema> = TSchema extends StandardSchemaV1 ? SchemaInput<TSchema> : never
+
+/** `true` when no data key is a plugin's and every plugin's key has its fragment in `extensions`. */
+type ExtensionsAreFine<TDataKey, TExtension extends string> = [ExtensionKey] extends [never]
+  ? true
+  : [TDataKey & ExtensionKey] extends [never]
+    ? [Exclude<ExtensionKey, TExtension>] extends [never]
+      ? true
+      : false
+    : false
 
 /** What is wrong with one data key (a union when several things are). */
 type KeyFault = 'member' | 'prototype' | 'required' | JsonFault
