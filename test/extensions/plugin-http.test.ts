@@ -162,6 +162,29 @@ describe('a plugin key (SessionExtensions + sessionExtension)', () => {
   })
 })
 
+describe('a plugin used without its fragment (JavaScript: nothing to compile)', () => {
+  it("refuses the plugin's write, naming the key, instead of storing unvalidated data", async () => {
+    const store = new MemoryStore()
+    // The compiler refuses this call (the fragment is missing); JavaScript does not.
+    const appSession = session({ schema, secret, store } as never)
+    const app = express()
+    app.use(appSession, trackVisits())
+    app.get('/', (_req, res) => res.send('ok'))
+    const onError: ErrorRequestHandler = (err, _req, res, _next) => {
+      res
+        .status(500)
+        .json({ code: isSessionError(err) ? err.code : String(err), message: err.message })
+    }
+    app.use(onError)
+    server = await listen(app)
+    const response = await new CookieClient(server.url).get('/')
+    expect(response.status).toBe(500)
+    const body = JSON.parse(response.body)
+    expect(body.code).toBe('ERR_SESSION_INVALID_DATA')
+    expect(body.message).toContain('tracker')
+  })
+})
+
 describe('the extensions option at session()', () => {
   const fails = (options: Record<string, unknown>, message: RegExp) => {
     let thrown: unknown
