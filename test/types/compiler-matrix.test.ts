@@ -81,9 +81,9 @@ function diagnostics(output: string): Diagnostic[] {
   return found
 }
 
-/** The lines fail.ts marks `// error: <text>`, with the text each diagnostic must contain. */
-function expectedFailures(): Array<{ line: number; text: string }> {
-  return readFileSync(join(fixture, 'fail.ts'), 'utf8')
+/** The lines `file` marks `// error: <text>`, with the text each diagnostic must contain. */
+function expectedFailures(file: string): Array<{ line: number; text: string }> {
+  return readFileSync(join(fixture, file), 'utf8')
     .split('\n')
     .flatMap((source, index) => {
       const match = /\/\/ error: (.+)$/.exec(source)
@@ -96,11 +96,11 @@ function occurrences(text: string, part: string): number {
 }
 
 describe.each(Object.keys(COMPILERS) as Compiler[])('%s', (compiler) => {
-  const runs = new Map<Program | 'fail', Promise<Compilation>>()
+  const runs = new Map<Program | 'fail' | 'plugin' | 'plugin-fail', Promise<Compilation>>()
 
   beforeAll(() => {
     if (!existsSync(builtTypes)) throw new Error(`${builtTypes} is missing: run \`npm run build\``)
-    for (const program of [...PROGRAMS_OF[compiler], 'fail'] as const) {
+    for (const program of [...PROGRAMS_OF[compiler], 'fail', 'plugin', 'plugin-fail'] as const) {
       runs.set(program, compile(compiler, program))
     }
   })
@@ -115,18 +115,32 @@ describe.each(Object.keys(COMPILERS) as Compiler[])('%s', (compiler) => {
     COMPILE_TIMEOUT_MS,
   )
 
-  it(
-    'refuses the marked lines with messages that name the key and the fix, once, and nothing else',
-    async () => {
-      const { code, output } = (await runs.get('fail'))!
+  it.each([
+    ['fail', 'fail.ts', 7],
+    // A plugin's key declared by merging (plugin.ts): missing fragment, collision, wrong type.
+    ['plugin-fail', 'plugin-fail.ts', 3],
+  ] as const)(
+    'refuses the marked lines of %s with messages that name the key and the fix, once, and nothing else',
+    async (program, file, atLeast) => {
+      const { code, output } = (await runs.get(program))!
       expect(code).not.toBe(0)
-      const expected = expectedFailures()
-      expect(expected.length).toBeGreaterThanOrEqual(7)
+      const expected = expectedFailures(file)
+      expect(expected.length).toBeGreaterThanOrEqual(atLeast)
       const found = diagnostics(output)
       expect(found.map((diagnostic) => diagnostic.line)).toEqual(expected.map((e) => e.line))
       for (const [index, { text }] of expected.entries()) {
         expect(occurrences(found[index]?.text ?? '', text), found[index]?.text).toBe(1)
       }
+    },
+    COMPILE_TIMEOUT_MS,
+  )
+
+  it(
+    'compiles an app whose session has a plugin key (SessionExtensions), every @ts-expect-error used',
+    async () => {
+      const { code, output } = (await runs.get('plugin'))!
+      expect(output).toBe('')
+      expect(code).toBe(0)
     },
     COMPILE_TIMEOUT_MS,
   )
