@@ -10,7 +10,7 @@ import { snapshotOf } from './changes.js'
 import { type DroppedFlash, type FlashQueue, FlashState, loadFlash } from './flash.js'
 import { isValidId } from './id.js'
 import type { LiveEntry } from './registry.js'
-import { isSecure, pathMatches } from './request-facts.js'
+import { pathMatches } from './request-facts.js'
 import {
   assignData,
   COOKIE_KEY,
@@ -43,7 +43,8 @@ export function openSession(s: RequestState): boolean | Promise<boolean> {
     s.next()
     return false
   }
-  s.secureRequest = isSecure(req, config.proxy)
+  // With `secure: false` only a handler's `cookie.secure = true` needs it (decided then).
+  if (s.settings.secure !== false) s.decideSecure()
 
   const id = presentedId(s)
   if (id === undefined) return fresh(s)

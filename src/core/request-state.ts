@@ -9,7 +9,7 @@ import { hashId, type SessionEvent } from './events.js'
 import type { FlashQueue, FlashState } from './flash.js'
 import { generateId, isValidId } from './id.js'
 import type { LiveEntry } from './registry.js'
-import type { SessionRequest } from './request-facts.js'
+import { isSecure, type SessionRequest } from './request-facts.js'
 import { FORBIDDEN_DATA_KEYS } from './reserved-keys.js'
 import type { SessionObject, SessionOwner } from './session-object.js'
 
@@ -59,8 +59,7 @@ export class RequestState {
 
   /** The cookie settings of this request (a `cookie` function is resolved per request). */
   settings!: ReturnType<typeof cookieSettingsFor>
-  /** Whether the request arrived over TLS (or a trusted proxy says so). */
-  secureRequest = false
+  #secureRequest: boolean | undefined
 
   /** The current session id (changes on `regenerate()`). */
   id = ''
@@ -140,6 +139,24 @@ export class RequestState {
     this.res = res
     this.next = next
     this.owner = owner
+  }
+
+  /**
+   * Whether the request arrived over TLS (or a trusted proxy says so). Worked out on first use: only
+   * a cookie that may be Secure needs it, and with `secure: false` (the default) walking Express's
+   * `req.secure` / `trust proxy` getters would be paid by every request for nothing.
+   */
+  get secureRequest(): boolean {
+    this.#secureRequest ??= isSecure(this.req, this.config.proxy)
+    return this.#secureRequest
+  }
+
+  /**
+   * Decide `secureRequest` now, while the request is still in the app that mounted the session:
+   * Express's `req.secure` reads that app's `trust proxy`.
+   */
+  decideSecure(): void {
+    this.#secureRequest = isSecure(this.req, this.config.proxy)
   }
 
   /** Raise `forced` to at least `level`. */
