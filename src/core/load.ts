@@ -92,7 +92,7 @@ function load(s: RequestState, id: string): boolean | Promise<boolean> {
   // A write of another request may still be on its way to the store: merge with it, not with
   // what the store returns now.
   s.entryVersion = entry.pendingWrites > 0 ? -1 : entry.version
-  s.res.once('close', () => s.release())
+  if (!s.sharedHooks) s.res.once('close', () => s.release())
   const { store } = config
   if (store.getSync !== undefined) return loaded(s, id, entry, store.getSync(id))
   return store.get(id).then((raw) => loaded(s, id, entry, raw))

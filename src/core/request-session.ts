@@ -8,8 +8,9 @@ import type { SessionConfig } from './config.js'
 import { loadStoredFlash, openSession, parseRecord, validateData } from './load.js'
 import type { SessionRequest } from './request-facts.js'
 import { assignData, FLASH_KEY, isPlainObject, RequestState } from './request-state.js'
-import { hookResponse } from './response-hooks.js'
+import { ResponseHook } from './response-hooks.js'
 import { retireSession, SessionObject, type SessionOwner } from './session-object.js'
+import { type ExposedSession, exposeShared } from './shared-hooks.js'
 import { reloadedFlash } from './store-flash.js'
 import { destroySession, refuseNested, writeSession } from './write.js'
 
@@ -34,9 +35,14 @@ async function assertStillStored(s: RequestState): Promise<void> {
  * store writes (`write.ts`). The state they share is `RequestState` (`request-state.ts`), where each
  * field is described once. This class starts the phases and answers `req.session`'s members.
  */
-export class RequestSession implements SessionOwner {
+export class RequestSession implements SessionOwner, ExposedSession {
   readonly #state: RequestState
+  readonly #hook: ResponseHook
   #entered = false
+  /** `req.sessionID`, `req.sessionStore` and `req.flash` are read through shared accessors. */
+  #sharedMembers = false
+  /** `req.sessionID`: the id when the session was last exposed. */
+  exposedId = ''
   #flash: ((...args: [kind?: string, value?: unknown]) => unknown) | undefined
 
   constructor(
@@ -48,6 +54,15 @@ export class RequestSession implements SessionOwner {
   ) {
     this.#state = new RequestState(config, req, res, next, this)
     this.#state.exposed = exposed
+    this.#hook = new ResponseHook(this.#state)
+  }
+
+  get sessionStore(): unknown {
+    return this.#state.config.userStore
+  }
+
+  get exposedFlash(): unknown {
+    return this.#state.config.flashSchemas === undefined ? undefined : this.flash
   }
 
   /** The current session object once it is ready for handlers (after regenerate, the new one). */
@@ -81,6 +96,7 @@ export class RequestSession implements SessionOwner {
 
   /** Run the middleware for this request. */
   start(): void {
+    this.#state.sharedHooks = this.#hook.attach()
     const ready = openSession(this.#state)
     if (ready === true) this.#enter()
     else if (ready !== false) {
@@ -209,7 +225,8 @@ export class RequestSession implements SessionOwner {
   #enter(): void {
     this.#entered = true
     this.#expose()
-    hookResponse(this.#state)
+    if (!this.#state.sharedHooks) this.#hook.wrap()
+    this.#hook.active = true
     this.#state.next()
   }
 
@@ -218,9 +235,18 @@ export class RequestSession implements SessionOwner {
     if (!s.exposed) return
     const req = s.req
     req.session = s.object
-    req.sessionID = s.id
-    req.sessionStore = s.config.userStore
-    if (s.config.flashSchemas !== undefined) req.flash = this.flash
+    this.exposedId = s.id
+    this.#sharedMembers ||= exposeShared(req, this)
+    if (!this.#sharedMembers) {
+      req.sessionID = s.id
+      req.sessionStore = s.config.userStore
+    }
+    // Also over a `req.flash` of connect-flash mounted before: the typed one is `req.flash`.
+    if (
+      s.config.flashSchemas !== undefined &&
+      (!this.#sharedMembers || Object.hasOwn(req, 'flash'))
+    )
+      req.flash = this.flash
   }
 
   /** `req.flash`, connect-flash's signature, checked against the flash schemas. */

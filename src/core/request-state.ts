@@ -122,6 +122,8 @@ export class RequestState {
   /** Issue 10: the `create` of a new session in flight (a second save waits for it). */
   creating: { readonly id: string; readonly done: Promise<boolean> } | undefined
 
+  /** The response hooks are the shared ones (shared-hooks.ts), which also see `close`. */
+  sharedHooks = false
   /** The `Set-Cookie` decision was made (it is made once, before the headers go out). */
   cookieDecided = false
   /** `res.end` was called once: the commit has started. */

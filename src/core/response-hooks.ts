@@ -3,6 +3,7 @@ import { SessionError } from '../errors.js'
 import { beforeHeaders, commitSession } from './commit.js'
 import type { RequestState } from './request-state.js'
 import { headersSent } from './set-cookie.js'
+import { handleShared, type ResponseHandler } from './shared-hooks.js'
 
 // The response hooks: `writeHead` decides the cookie just before the headers go out, and the first
 // `res.end` commits the session before the response is released, so a client that receives the
@@ -19,35 +20,76 @@ const REPRESENTATION_HEADERS = [
   'last-modified',
 ]
 
-type EndArgs = Parameters<ServerResponse['end']>
-type WriteHeadArgs = Parameters<ServerResponse['writeHead']>
+/**
+ * The response hooks of one request: `writeHead` decides the cookie, the first `end` commits. Under
+ * Express they are called from hooks shared by every response (shared-hooks.ts); elsewhere, and on
+ * a response something else already wrapped, from wrappers on this response.
+ */
+export class ResponseHook implements ResponseHandler {
+  readonly #s: RequestState
+  /** Whether the handler runs: before it (a failed load's error page), calls pass through. */
+  active = false
+  /** The response as the app ended it, while the commit runs. */
+  #held: HeldResponse | undefined
 
-/** Wrap `res.writeHead` and `res.end` of this request. */
-export function hookResponse(s: RequestState): void {
-  const res = s.res
-  const end = res.end
-  const writeHead = res.writeHead
-  let held: HeldResponse | undefined
-  res.writeHead = function (this: ServerResponse, ...args: WriteHeadArgs) {
-    if (held !== undefined) {
+  constructor(s: RequestState) {
+    this.#s = s
+  }
+
+  get holding(): boolean {
+    return this.#held !== undefined
+  }
+
+  write(original: ServerResponse['write'], res: ServerResponse, args: unknown[]): unknown {
+    this.#held?.later.push(() => Reflect.apply(original, res, args))
+    return false
+  }
+
+  /**
+   * Take the response before the session loads: the shared hooks when they can (true), else
+   * nothing yet (see {@link wrap}). Early, so that a client closing during a slow load releases
+   * the registry entry (`closed`).
+   */
+  attach(): boolean {
+    return handleShared(this.#s.res, this)
+  }
+
+  /** Wrap this response's own `writeHead` and `end` (when `attach` could not). */
+  wrap(): void {
+    const res = this.#s.res
+    const end = res.end
+    const writeHead = res.writeHead
+    const hook = this
+    res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
+      return hook.writeHead(writeHead, this, args)
+    } as ServerResponse['writeHead']
+    res.end = function (this: ServerResponse, ...args: unknown[]) {
+      return hook.end(end, this, args)
+    } as ServerResponse['end']
+  }
+
+  writeHead(original: ServerResponse['writeHead'], res: ServerResponse, args: unknown[]): unknown {
+    if (this.#held !== undefined) {
       // After the app's end, while the commit runs: the head is "sent" as far as the app knows, so
       // this throws as Node's writeHead does after the headers went out.
       throw Object.assign(new Error('Cannot write headers after they are sent to the client'), {
         code: 'ERR_HTTP_HEADERS_SENT',
       })
     }
-    beforeHeaders(s)
-    return writeHead.apply(this, args)
-  } as ServerResponse['writeHead']
-  res.end = function (this: ServerResponse, ...args: EndArgs) {
+    beforeHeaders(this.#s)
+    return Reflect.apply(original, res, args)
+  }
+
+  end(original: ServerResponse['end'], res: ServerResponse, args: unknown[]): unknown {
+    const s = this.#s
     if (s.ending) {
       // A second end while the first waits for the store (`res.send('ok'); next()`): it must not
       // overtake the first. It runs after it, so Node reports it as it would without us.
-      if (held !== undefined) {
-        held.later.push(() => end.apply(res, args))
+      if (this.#held !== undefined) {
+        this.#held.later.push(() => Reflect.apply(original, res, args))
         return res
       }
-      return end.apply(this, args)
+      return Reflect.apply(original, res, args)
     }
     s.ending = true
     let pending: Promise<void> | undefined
@@ -56,27 +98,31 @@ export function hookResponse(s: RequestState): void {
     } catch (err) {
       pending = Promise.reject(err)
     }
-    if (pending === undefined) return end.apply(this, args)
-    const hold = holdResponse(res)
-    held = hold
+    if (pending === undefined) return Reflect.apply(original, res, args)
+    const hold = holdResponse(res, s.sharedHooks)
+    this.#held = hold
     pending.then(
       () => {
-        held = undefined
+        this.#held = undefined
         hold.restore()
         beforeHeaders(s)
-        end.apply(res, args)
+        Reflect.apply(original, res, args)
         // Node reports these to their callbacks and `error` listeners, as without the middleware.
         for (const call of hold.later) call()
       },
       (err: unknown) => {
-        held = undefined
+        this.#held = undefined
         hold.restore()
         // The error handler answers instead; what the app wrote after its end has no body to join.
-        commitFailed(s, err, () => end.apply(res, args))
+        commitFailed(s, err, () => Reflect.apply(original, res, args))
       },
     )
     return res
-  } as ServerResponse['end']
+  }
+
+  closed(): void {
+    this.#s.release()
+  }
 }
 
 /** The response as the app ended it, kept while the commit runs. */
@@ -90,21 +136,13 @@ interface HeldResponse {
 /**
  * Hold the response the app ended: until the commit is done it reads as sent, writes are queued,
  * and status or header changes made meanwhile are undone, so the first answer is the one the
- * client gets, byte for byte.
+ * client gets, byte for byte. With the shared hooks (`shared`), `write` and `headersSent` already
+ * answer so while {@link ResponseHook.holding}; otherwise they are overridden on `res` meanwhile.
  */
-function holdResponse(res: ServerResponse): HeldResponse {
+function holdResponse(res: ServerResponse, shared: boolean): HeldResponse {
   const later: Array<() => void> = []
-  const ownWrite = Object.getOwnPropertyDescriptor(res, 'write')
-  const write = res.write
-  res.write = function (this: ServerResponse, ...args: Parameters<ServerResponse['write']>) {
-    later.push(() => write.apply(res, args))
-    return false
-  } as ServerResponse['write']
-  // To the app the response is ended: Express's 404 handler after `next()` then leaves it alone
-  // ("ignore 404 on in-flight response"), as it would without the middleware.
-  const ownSent = Object.getOwnPropertyDescriptor(res, 'headersSent')
   const sent = headersSent(res)
-  Object.defineProperty(res, 'headersSent', { configurable: true, get: () => true })
+  const restoreOwn = shared ? undefined : overrideWhileHeld(res, later)
   const statusCode = res.statusCode
   const statusMessage = res.statusMessage
   const names = sent ? [] : rawHeaderNames(res)
@@ -112,10 +150,7 @@ function holdResponse(res: ServerResponse): HeldResponse {
   return {
     later,
     restore(): void {
-      if (ownWrite === undefined) delete (res as { write?: unknown }).write
-      else Object.defineProperty(res, 'write', ownWrite)
-      if (ownSent === undefined) delete (res as { headersSent?: unknown }).headersSent
-      else Object.defineProperty(res, 'headersSent', ownSent)
+      restoreOwn?.()
       if (sent) return
       res.statusCode = statusCode
       res.statusMessage = statusMessage
@@ -123,6 +158,28 @@ function holdResponse(res: ServerResponse): HeldResponse {
       for (const name of res.getHeaderNames()) res.removeHeader(name)
       for (let i = 0; i < names.length; i++) res.setHeader(names[i]!, values[i]!)
     },
+  }
+}
+
+/**
+ * Make `res.write` queue into `later` and `res.headersSent` read true, on `res` itself; returns
+ * what puts them back. To the app the response is ended: Express's 404 handler after `next()` then
+ * leaves it alone ("ignore 404 on in-flight response"), as it would without the middleware.
+ */
+function overrideWhileHeld(res: ServerResponse, later: Array<() => void>): () => void {
+  const ownWrite = Object.getOwnPropertyDescriptor(res, 'write')
+  const write = res.write
+  res.write = function (this: ServerResponse, ...args: Parameters<ServerResponse['write']>) {
+    later.push(() => write.apply(res, args))
+    return false
+  } as ServerResponse['write']
+  const ownSent = Object.getOwnPropertyDescriptor(res, 'headersSent')
+  Object.defineProperty(res, 'headersSent', { configurable: true, get: () => true })
+  return () => {
+    if (ownWrite === undefined) delete (res as { write?: unknown }).write
+    else Object.defineProperty(res, 'write', ownWrite)
+    if (ownSent === undefined) delete (res as { headersSent?: unknown }).headersSent
+    else Object.defineProperty(res, 'headersSent', ownSent)
   }
 }
 
