@@ -23,8 +23,11 @@ export function commitSession(s: RequestState): Promise<void> | undefined {
     return skipCommit(s)
   }
   const changes = changesOf(s)
-  if (shouldSave(s, changes)) return writeSession(s, changes)
-  if (shouldTouch(s)) return touchSession(s)
+  if (shouldSave(s, changes)) {
+    // Done at once on the in-process store (no promise on the way); else the caller waits.
+    const pending = writeSession(s, changes)
+    if (pending !== undefined) return pending
+  } else if (shouldTouch(s)) return touchSession(s)
   beforeHeaders(s)
   return undefined
 }

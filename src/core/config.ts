@@ -5,7 +5,7 @@ import type { CookieVerifier, Secret } from '../cookie/signature.js'
 import type { CookieOption } from '../cookie/types.js'
 import type { InvalidPolicy } from '../options.js'
 import type { OwnerEpoch } from '../owner/types.js'
-import type { SessionStore } from '../stores/types.js'
+import type { SessionStore, SyncWrites } from '../stores/types.js'
 import type { SessionEvent } from './events.js'
 import type { LiveRegistry } from './registry.js'
 
@@ -20,8 +20,11 @@ export interface SessionConfig {
   readonly cookieOption: CookieOption | undefined
   /** The checked settings when `cookie` is an object; `undefined` when it is a function. */
   readonly cookieSettings: CookieSettings | undefined
-  /** The store, adapted; `getSync` when it answers in-process. */
-  readonly store: SessionStore & { readonly getSync?: ((id: string) => unknown) | undefined }
+  /** The store, adapted; `getSync` and `writeSync` when it answers in-process. */
+  readonly store: SessionStore & {
+    readonly getSync?: ((id: string) => unknown) | undefined
+    readonly writeSync?: SyncWrites | undefined
+  }
   /** The store as the user passed it, for `req.sessionStore`. */
   readonly userStore: unknown
   readonly registry: LiveRegistry

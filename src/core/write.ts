@@ -1,10 +1,10 @@
 import { SessionError, type SessionIssue } from '../errors.js'
-import { OWNER_SLOT } from '../owner/meta.js'
+import { OWNER_SLOT, type OwnerSlot } from '../owner/meta.js'
 import { nextSlot } from '../owner/stamp.js'
 import { nestingMessage, nestingProblem } from '../schema/nesting.js'
-import { validate } from '../schema/validate.js'
-import type { SessionRecord } from '../stores/types.js'
-import { type Changes, changesOf, type Diff, diffOf } from './changes.js'
+import { type Validation, validate } from '../schema/validate.js'
+import type { SessionPatch, SessionRecord, SyncWrites } from '../stores/types.js'
+import { type Changes, changesOf, diffOf } from './changes.js'
 import { FlashState } from './flash.js'
 import type { LiveEntry } from './registry.js'
 
@@ -23,16 +23,19 @@ import { flashAppend, flashWritten, usesStoreFlash } from './store-flash.js'
 // shared registry entry, so overlapping requests lose nothing and logout stays final.
 
 /**
- * Write the session now (explicit `save()` or the end of the request).
+ * Write the session now (explicit `save()` or the end of the request). `undefined` when the write
+ * is already done: with a synchronous schema and an in-process store (`writeSync`) and no other
+ * write of this session in flight it happens at once, with no promise on the way (the response is
+ * then released in the same tick, as the load already runs its handler in the same tick).
  *
  * @throws {SessionError} `ERR_SESSION_DESTROYED` after `destroy()`, `ERR_SESSION_TOO_LARGE` over
  * `maxSessionBytes`, `ERR_SESSION_INVALID_DATA` for data the schema refuses or would drop; the
- * store's own failure (`ERR_SESSION_STORE`) as it rejected.
+ * store's own failure (`ERR_SESSION_STORE`) as it rejected. Thrown, or rejected when async.
  */
-export async function writeSession(
+export function writeSession(
   s: RequestState,
   changes: Changes = changesOf(s),
-): Promise<void> {
+): Promise<void> | undefined {
   if (s.record === 'destroyed')
     throw new SessionError('ERR_SESSION_DESTROYED', 'typed-session: the session was destroyed')
   const config = s.config
@@ -46,7 +49,18 @@ export async function writeSession(
   // Nothing invalid is ever written: the next load would have to throw it away.
   const plain = JSON.parse(changes.json) as Record<string, unknown>
   refuseNested(s, plain, 'the session')
-  const result = await validate(config.schema, plain)
+  const result = validate(config.schema, plain)
+  if (result instanceof Promise) return result.then((valid) => writeValid(s, changes, plain, valid))
+  return writeValid(s, changes, plain, result)
+}
+
+/** Continue a write once the schema has answered. */
+function writeValid(
+  s: RequestState,
+  changes: Changes,
+  plain: Record<string, unknown>,
+  result: Validation,
+): Promise<void> | undefined {
   if (!result.ok) {
     const removed = removedKeys(plain, changes.snapshot, result.issues)
     if (removed.length > 0) return completeRemoval(s, plain, removed, result.issues)
@@ -65,72 +79,70 @@ export async function writeSession(
       `typed-session: session key(s) ${dropped.map((key) => `"${key}"`).join(', ')} are not in the schema and would be lost: add them to it`,
     )
   }
+  const config = s.config
+  if (config.owner === undefined) return writeRecord(s, changes, plain, undefined)
   // Session index (issue 12): who owns the session as written, stamped into its record.
-  const slot =
-    config.owner === undefined
-      ? undefined
-      : await nextSlot(config, result.value as Record<string, unknown>, s.ownerSlot, Date.now())
+  return nextSlot(config, result.value as Record<string, unknown>, s.ownerSlot, Date.now()).then(
+    (slot) => writeRecord(s, changes, plain, slot),
+  )
+}
+
+/** Merge, then write the record: at once when the store can, else in this session's queue. */
+function writeRecord(
+  s: RequestState,
+  changes: Changes,
+  plain: Record<string, unknown>,
+  slot: OwnerSlot | undefined,
+): Promise<void> | undefined {
   const hadSlot = s.ownerSlot !== undefined
   s.cookie.renew(Date.now(), s.deadline())
   const entry = s.entry
   const record = merge(s, plain, changes, entry) as SessionRecord
   if (slot !== undefined) record[OWNER_SLOT] = slot
   else delete record[OWNER_SLOT]
-  const flash = record[FLASH_KEY]
-  const id = s.id
-  const store = config.store
+  const write: PendingWrite = { id: s.id, entry, plain, changes, record, slot, hadSlot }
   if (entry !== undefined) {
     entry.version++
     s.entryVersion = entry.version
     entry.latestJson = latestJson(record, changes.json, plain)
     entry.pendingWrites++
   }
-  let diff: Diff | undefined
-  const write = async (): Promise<void> => {
-    if (entry?.destroyed === true) {
-      s.emit({ type: 'resurrection_blocked', id: id })
-      return
+  const now = s.config.store.writeSync
+  if (now !== undefined && s.creating === undefined && (entry?.pendingWrites ?? 1) === 1) {
+    try {
+      runNow(s, write.id, planOf(s, write), now)
+    } finally {
+      if (entry !== undefined) entry.pendingWrites--
     }
-    if (store.patch !== undefined && s.record === 'stored' && s.forced !== 'replace') {
-      diff ??= diffOf(plain, changes.snapshot)
-      const patchSet = { ...diff.set }
-      const flashChanged = s.flash.changed || s.forced === 'save-flash'
-      // Issue 10: a store with flash operations appends the queue itself (`patch.flash`).
-      const append = flashAppend(s)
-      // An emptied queue is unset, not stored as `{}`, as a full write would leave it.
-      if (append === undefined && flashChanged && flash !== undefined) patchSet[FLASH_KEY] = flash
-      let unset =
-        append === undefined && flash === undefined && flashChanged
-          ? [...diff.unset, FLASH_KEY]
-          : diff.unset
-      if (slot !== undefined) patchSet[OWNER_SLOT] = slot
-      else if (hadSlot) unset = [...unset, OWNER_SLOT]
-      const applied = await store.patch(id, {
-        set: patchSet,
-        unset,
-        cookie: record.cookie,
-        ...append,
-      })
-      if (!applied) s.emit({ type: 'resurrection_blocked', id: id })
-      return
-    }
-    if (s.record === 'new' && store.create !== undefined) {
-      await createRecord(s, id, record)
-      return
-    }
-    await store.set(id, record)
+    written(s, changes, slot)
+    return undefined
   }
+  return queueWrite(s, write, entry)
+}
+
+async function queueWrite(
+  s: RequestState,
+  write: PendingWrite,
+  entry: LiveEntry | undefined,
+): Promise<void> {
+  const turn = (): Promise<void> => run(s, write.id, planOf(s, write))
   try {
     // Writes to one session reach the store in the order they were merged. A write queued behind
     // one that failed fails with it instead of waiting its own turn: behind a hanging store, N
     // queued writes would otherwise hold the last request for N * storeTimeout.
-    const run = entry === undefined || entry.pendingWrites === 1 ? write() : entry.queue.then(write)
-    if (entry !== undefined) entry.queue = run
-    run.catch(() => undefined)
-    await run
+    const queued =
+      entry === undefined || entry.pendingWrites === 1 ? turn() : entry.queue.then(turn)
+    if (entry !== undefined) entry.queue = queued
+    queued.catch(() => undefined)
+    await queued
   } finally {
     if (entry !== undefined) entry.pendingWrites--
   }
+  written(s, write.changes, write.slot)
+}
+
+/** After a write: the session is stored as written. */
+function written(s: RequestState, changes: Changes, slot: OwnerSlot | undefined): void {
   // A `destroy()` that ran meanwhile stays final.
   if ((s.record as RecordState) !== 'destroyed') s.record = 'stored'
   s.saved = true
@@ -139,8 +151,89 @@ export async function writeSession(
   s.forced = 'none'
   s.cookie.changed = false
   s.snapshot = changes.json
-  if (usesStoreFlash(store)) flashWritten(s)
+  if (usesStoreFlash(s.config.store)) flashWritten(s)
   else s.flash = new FlashState(s.flash.queue)
+}
+
+/** One merged write, as it waits for its turn. */
+interface PendingWrite {
+  /** The id when merged: a `regenerate()` while the write waits does not move it. */
+  readonly id: string
+  readonly entry: LiveEntry | undefined
+  readonly plain: Record<string, unknown>
+  readonly changes: Changes
+  readonly record: SessionRecord
+  readonly slot: OwnerSlot | undefined
+  readonly hadSlot: boolean
+}
+
+/** What a write does to the store, decided when its turn comes. */
+type WritePlan =
+  | { readonly kind: 'blocked' }
+  | { readonly kind: 'patch'; readonly patch: SessionPatch }
+  | { readonly kind: 'create' | 'set'; readonly record: SessionRecord }
+
+function planOf(s: RequestState, write: PendingWrite): WritePlan {
+  if (write.entry?.destroyed === true) return { kind: 'blocked' }
+  const store = s.config.store
+  if (store.patch !== undefined && s.record === 'stored' && s.forced !== 'replace') {
+    const { plain, changes, record, slot } = write
+    const diff = diffOf(plain, changes.snapshot)
+    const flash = record[FLASH_KEY]
+    const patchSet = { ...diff.set }
+    const flashChanged = s.flash.changed || s.forced === 'save-flash'
+    // Issue 10: a store with flash operations appends the queue itself (`patch.flash`).
+    const append = flashAppend(s)
+    // An emptied queue is unset, not stored as `{}`, as a full write would leave it.
+    if (append === undefined && flashChanged && flash !== undefined) patchSet[FLASH_KEY] = flash
+    let unset =
+      append === undefined && flash === undefined && flashChanged
+        ? [...diff.unset, FLASH_KEY]
+        : diff.unset
+    if (slot !== undefined) patchSet[OWNER_SLOT] = slot
+    else if (write.hadSlot) unset = [...unset, OWNER_SLOT]
+    return { kind: 'patch', patch: { set: patchSet, unset, cookie: record.cookie, ...append } }
+  }
+  if (s.record === 'new' && store.create !== undefined)
+    return { kind: 'create', record: write.record }
+  return { kind: 'set', record: write.record }
+}
+
+/** Carry out `plan` through the store's Promise methods. */
+async function run(s: RequestState, id: string, plan: WritePlan): Promise<void> {
+  const store = s.config.store
+  switch (plan.kind) {
+    case 'blocked':
+      s.emit({ type: 'resurrection_blocked', id: id })
+      return
+    case 'patch':
+      if (!(await store.patch!(id, plan.patch))) s.emit({ type: 'resurrection_blocked', id: id })
+      return
+    case 'create':
+      await createRecord(s, id, plan.record)
+      return
+    case 'set':
+      await store.set(id, plan.record)
+  }
+}
+
+/** Carry out `plan` at once, through the in-process store's synchronous writes. */
+function runNow(s: RequestState, id: string, plan: WritePlan, now: SyncWrites): void {
+  switch (plan.kind) {
+    case 'blocked':
+      s.emit({ type: 'resurrection_blocked', id: id })
+      return
+    case 'patch':
+      if (!now.patch(id, plan.patch)) s.emit({ type: 'resurrection_blocked', id: id })
+      return
+    case 'create':
+      // As `createRecord`, settled: a later save of this request (async) then writes over it.
+      if (!now.create(id, plan.record)) throw idTaken()
+      s.creating = { id: id, done: Promise.resolve(true) }
+      return
+    case 'set':
+      now.set(id, plan.record)
+  }
 }
 
 // ---- Issue 10: create-if-absent ---------------------------------------------------------------
@@ -165,7 +258,11 @@ async function createRecord(s: RequestState, id: string, record: SessionRecord):
   const done = store.create!(id, record)
   s.creating = { id, done }
   if (await done) return
-  throw new SessionError(
+  throw idTaken()
+}
+
+function idTaken(): SessionError {
+  return new SessionError(
     'ERR_SESSION_STORE',
     'typed-session: the store already holds a session under the new id; it was not overwritten',
   )

@@ -1,7 +1,13 @@
 import { SessionError } from '../errors.js'
 import { ExpressCookie } from './express-cookie.js'
 import { MemoryStore } from './memory.js'
-import type { SessionPatch, SessionRecord, SessionStore, StoredCookie } from './types.js'
+import type {
+  SessionPatch,
+  SessionRecord,
+  SessionStore,
+  StoredCookie,
+  SyncWrites,
+} from './types.js'
 
 /**
  * Brand for native stores. A store that implements {@link SessionStore} (Promise methods, no
@@ -29,6 +35,8 @@ export interface AdaptedStore extends SessionStore {
   readonly ready: boolean
   /** Present when the store answers in-process ({@link MemoryStore}): `get`, without a promise. */
   readonly getSync?: ((id: string) => unknown) | undefined
+  /** Present when the store answers in-process ({@link MemoryStore}): writes, done at once. */
+  readonly writeSync?: SyncWrites | undefined
 }
 
 /** Options of {@link toSessionStore}. */
@@ -132,10 +140,26 @@ function memoryStore(store: MemoryStore, timeoutMs: number): AdaptedStore {
     return calling
   }
   const getSync = (id: string): unknown => store.getSync(id)
+  const writeSync: SyncWrites = {
+    set: (id, record) => store.setSync(id, record),
+    patch: (id, patch) => store.patchSync(id, patch),
+    create: (id, record) => store.createSync(id, record),
+  }
   return {
     ready: true,
     get getSync() {
       return store.get === own.get && store.getSync === own.getSync ? getSync : undefined
+    },
+    // Only while every write is the MemoryStore's own: a wrapped `set` (a test spy) must see its calls.
+    get writeSync() {
+      return store.set === own.set &&
+        store.patch === own.patch &&
+        store.create === own.create &&
+        store.setSync === own.setSync &&
+        store.patchSync === own.patchSync &&
+        store.createSync === own.createSync
+        ? writeSync
+        : undefined
     },
     get: (id) => (store.get === own.get ? store.get(id) : adapter().call('get', [id])),
     set: (id, record) =>

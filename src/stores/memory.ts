@@ -133,11 +133,14 @@ export class MemoryStore extends Store implements SessionStore {
     record: SessionRecord,
     callback?: (err?: unknown) => void,
   ): Promise<void> | undefined {
-    return answer(() => {
-      const value = this.#encode(record.cookie, dataJson(record))
-      this.#index(id, recordOwner(record))
-      this.#write(id, value)
-    }, callback)
+    return answer(() => this.setSync(id, record), callback)
+  }
+
+  /** {@link MemoryStore.set}, done at once (throws instead of rejecting). */
+  setSync(id: string, record: SessionRecord): void {
+    const value = this.#encode(record.cookie, dataJson(record))
+    this.#index(id, recordOwner(record))
+    this.#write(id, value)
   }
 
   /** Delete the record under `id` (a missing record is fine). */
@@ -173,20 +176,25 @@ export class MemoryStore extends Store implements SessionStore {
    */
   patch(id: string, patch: SessionPatch): Promise<boolean> {
     try {
-      const current = this.#live(id)
-      if (current === undefined) return Promise.resolve(false)
-      const data = JSON.parse(bodyData(current)) as Record<string, unknown>
-      for (const key of patch.unset) delete data[key]
-      for (const key of Object.keys(patch.set)) defineKey(data, key, patch.set[key])
-      if (patch.flash !== undefined)
-        defineKey(data, FLASH_KEY, appendFlash(data[FLASH_KEY], patch.flash))
-      const value = this.#encode(patch.cookie, JSON.stringify(data))
-      this.#index(id, recordOwner(data))
-      this.#write(id, value)
-      return Promise.resolve(true)
+      return Promise.resolve(this.patchSync(id, patch))
     } catch (err) {
       return Promise.reject(err)
     }
+  }
+
+  /** {@link MemoryStore.patch}, done at once (throws instead of rejecting). */
+  patchSync(id: string, patch: SessionPatch): boolean {
+    const current = this.#live(id)
+    if (current === undefined) return false
+    const data = JSON.parse(bodyData(current)) as Record<string, unknown>
+    for (const key of patch.unset) delete data[key]
+    for (const key of Object.keys(patch.set)) defineKey(data, key, patch.set[key])
+    if (patch.flash !== undefined)
+      defineKey(data, FLASH_KEY, appendFlash(data[FLASH_KEY], patch.flash))
+    const value = this.#encode(patch.cookie, JSON.stringify(data))
+    this.#index(id, recordOwner(data))
+    this.#write(id, value)
+    return true
   }
 
   /**
@@ -195,14 +203,17 @@ export class MemoryStore extends Store implements SessionStore {
    */
   create(id: string, record: SessionRecord): Promise<boolean> {
     try {
-      if (this.#live(id) !== undefined) return Promise.resolve(false)
-      const value = this.#encode(record.cookie, dataJson(record))
-      this.#index(id, recordOwner(record))
-      this.#write(id, value)
-      return Promise.resolve(true)
+      return Promise.resolve(this.createSync(id, record))
     } catch (err) {
       return Promise.reject(err)
     }
+  }
+
+  /** {@link MemoryStore.create}, done at once (throws instead of rejecting). */
+  createSync(id: string, record: SessionRecord): boolean {
+    if (this.#live(id) !== undefined) return false
+    this.setSync(id, record)
+    return true
   }
 
   /**

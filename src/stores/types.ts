@@ -102,3 +102,14 @@ export interface SessionStore {
    */
   takeFlash?(id: string): Promise<unknown>
 }
+
+/**
+ * The writes of an in-process store that answers at once (typed-session's `MemoryStore`):
+ * the same contracts as {@link SessionStore.set}, {@link SessionStore.patch} and
+ * {@link SessionStore.create}, returning instead of resolving, throwing instead of rejecting.
+ */
+export interface SyncWrites {
+  set(id: string, record: SessionRecord): void
+  patch(id: string, patch: SessionPatch): boolean
+  create(id: string, record: SessionRecord): boolean
+}
