@@ -74,14 +74,16 @@ describe.each(Object.keys(frameworks) as (keyof typeof frameworks)[])('on %s', (
   it('commits through an end wrapper mounted before the session, and one mounted after', async () => {
     const app = makeApp()
     const order: string[] = []
-    const wrapEnd = (label: string): express.RequestHandler => (_req, res, next) => {
-      const end = res.end
-      res.end = function (this: ServerResponse, ...args: unknown[]) {
-        order.push(label)
-        return Reflect.apply(end, this, args)
-      } as ServerResponse['end']
-      next()
-    }
+    const wrapEnd =
+      (label: string): express.RequestHandler =>
+      (_req, res, next) => {
+        const end = res.end
+        res.end = function (this: ServerResponse, ...args: unknown[]) {
+          order.push(label)
+          return Reflect.apply(end, this, args)
+        } as ServerResponse['end']
+        next()
+      }
     app.use(wrapEnd('before'))
     app.use(session({ schema, secret: SECRET, store: new MemoryStore() }))
     app.use(wrapEnd('after'))
