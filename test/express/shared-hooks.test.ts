@@ -81,7 +81,7 @@ describe.each(Object.keys(frameworks) as (keyof typeof frameworks)[])('on %s', (
         res.end = function (this: ServerResponse, ...args: unknown[]) {
           order.push(label)
           return Reflect.apply(end, this, args)
-        } as ServerResponse['end']
+        } as typeof res.end
         next()
       }
     app.use(wrapEnd('before'))
