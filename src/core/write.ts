@@ -110,7 +110,7 @@ function writeRecord(
   const now = s.config.store.writeSync
   if (now !== undefined && s.creating === undefined && (entry?.pendingWrites ?? 1) === 1) {
     try {
-      runNow(s, write.id, planOf(s, write), now)
+      if (!replaceUnchanged(s, write, now)) runNow(s, write.id, planOf(s, write), now)
     } finally {
       if (entry !== undefined) entry.pendingWrites--
     }
@@ -215,6 +215,30 @@ async function run(s: RequestState, id: string, plan: WritePlan): Promise<void> 
     case 'set':
       await store.set(id, plan.record)
   }
+}
+
+/**
+ * The in-process store still holds exactly the data this request loaded (or last wrote), and
+ * nothing but data is involved (no flash, no owner slot, no forced rewrite): write the JSON already
+ * made over it, instead of a per-key diff that the store then applies key by key. `false` when any
+ * of that does not hold (the store found other data: another writer), and nothing was written.
+ */
+function replaceUnchanged(s: RequestState, write: PendingWrite, now: SyncWrites): boolean {
+  const snapshot = write.changes.snapshot
+  if (
+    snapshot === undefined ||
+    s.record !== 'stored' ||
+    s.forced !== 'none' ||
+    write.entry?.destroyed === true ||
+    write.slot !== undefined ||
+    write.hadSlot ||
+    s.takenFlash !== undefined ||
+    !s.flash.isEmpty ||
+    s.flash.changed ||
+    s.config.store.patch === undefined
+  )
+    return false
+  return now.replace(write.id, snapshot, write.changes.json, write.record.cookie)
 }
 
 /** Carry out `plan` at once, through the in-process store's synchronous writes. */

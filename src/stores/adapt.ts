@@ -144,6 +144,7 @@ function memoryStore(store: MemoryStore, timeoutMs: number): AdaptedStore {
     set: (id, record) => store.setSync(id, record),
     patch: (id, patch) => store.patchSync(id, patch),
     create: (id, record) => store.createSync(id, record),
+    replace: (id, expected, data, cookie) => store.replaceSync(id, expected, data, cookie),
   }
   return {
     ready: true,
@@ -157,7 +158,8 @@ function memoryStore(store: MemoryStore, timeoutMs: number): AdaptedStore {
         store.create === own.create &&
         store.setSync === own.setSync &&
         store.patchSync === own.patchSync &&
-        store.createSync === own.createSync
+        store.createSync === own.createSync &&
+        store.replaceSync === own.replaceSync
         ? writeSync
         : undefined
     },

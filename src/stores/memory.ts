@@ -198,6 +198,19 @@ export class MemoryStore extends Store implements SessionStore {
   }
 
   /**
+   * Replace the data of the record under `id` with `data` (JSON) and its cookie with `cookie`, only
+   * if its data is still exactly `expected` (JSON, as this store holds it; no flash or owner slot):
+   * the common case of one request writing the session it read, with no diff to compute. `false`
+   * (nothing written) otherwise: the caller patches instead.
+   */
+  replaceSync(id: string, expected: string, data: string, cookie: StoredCookie): boolean {
+    const current = this.#live(id)
+    if (current === undefined || bodyData(current) !== expected) return false
+    this.#write(id, this.#encode(cookie, data))
+    return true
+  }
+
+  /**
    * Store `record` under `id` unless a live record is already there. Resolves `false` (and writes
    * nothing) when the id is taken.
    */

@@ -112,4 +112,9 @@ export interface SyncWrites {
   set(id: string, record: SessionRecord): void
   patch(id: string, patch: SessionPatch): boolean
   create(id: string, record: SessionRecord): boolean
+  /**
+   * Replace the record's data JSON and cookie if its data is still exactly `expected` (no flash,
+   * no owner slot); `false` and nothing written otherwise.
+   */
+  replace(id: string, expected: string, data: string, cookie: StoredCookie): boolean
 }

@@ -257,6 +257,31 @@ describe('MemoryStore', () => {
     })
   })
 
+  describe('replaceSync', () => {
+    it('replaces the data only while it is exactly what the caller read', async () => {
+      const store = create()
+      await store.set('id', record({ a: 1, b: 2 }))
+      const next = cookie(5 * MINUTE_MS)
+      expect(store.replaceSync('id', '{"a":1,"b":2}', '{"a":10}', next)).toBe(true)
+      expect(await read(store, 'id')).toEqual({ a: 10, cookie: next })
+      // Another writer changed it since: nothing is written, the caller patches instead.
+      expect(store.replaceSync('id', '{"a":1,"b":2}', '{"a":99}', next)).toBe(false)
+      expect(await read(store, 'id')).toEqual({ a: 10, cookie: next })
+    })
+
+    it('never brings back a destroyed session, nor takes over a record with flash messages', async () => {
+      const store = create()
+      expect(store.replaceSync('missing', '{}', '{"a":1}', cookie(MINUTE_MS))).toBe(false)
+      await store.set('gone', record({ a: 1 }))
+      await store.destroy('gone')
+      expect(store.replaceSync('gone', '{"a":1}', '{"a":2}', cookie(MINUTE_MS))).toBe(false)
+      expect(store.size).toBe(0)
+      await store.set('flash', record({ a: 1, flash: { info: ['hi'] } }))
+      expect(store.replaceSync('flash', '{"a":1}', '{"a":2}', cookie(MINUTE_MS))).toBe(false)
+      expect(await read(store, 'flash')).toMatchObject({ a: 1, flash: { info: ['hi'] } })
+    })
+  })
+
   describe('express-session callback API', () => {
     it('is an EventEmitter and an instance of Store', () => {
       const store = create()
