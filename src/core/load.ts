@@ -180,7 +180,7 @@ function accept(
   )
     s.requireWrite('save')
   s.object = new SessionObject(s.owner)
-  assignData(s.object, data.value)
+  assignData(s.object, data.value, record)
   // Issue 10: with store flash operations, the pending queue is taken out of the store here.
   const queue = openFlash(s, id, record[FLASH_KEY], (stored) => loadStoredFlash(s, stored))
   if (queue instanceof Promise) return queue.then((loaded) => ready(s, loaded))

@@ -279,9 +279,23 @@ export type PendingEvent = SessionEvent extends infer TEvent
     : TEvent
   : never
 
-/** Copy validated data onto `req.session`. */
-export function assignData(target: SessionObject, data: Record<string, unknown>): void {
+/**
+ * Copy validated data onto `req.session`. With `order` (the record as stored), its keys come first,
+ * in the stored order: the schema's output lists them in the schema's order, and an unchanged
+ * session then serialises to exactly the JSON the store holds (what lets the in-process store take
+ * a write whole, `replaceUnchanged` in write.ts). Keys the schema added follow.
+ */
+export function assignData(
+  target: SessionObject,
+  data: Record<string, unknown>,
+  order?: Record<string, unknown>,
+): void {
   const object = target as unknown as Record<string, unknown>
+  if (order !== undefined) {
+    for (const key of Object.keys(order)) {
+      if (Object.hasOwn(data, key) && !FORBIDDEN_DATA_KEYS.has(key)) object[key] = data[key]
+    }
+  }
   for (const key of Object.keys(data)) {
     // A loose schema may pass `__proto__` through: never let a stored key reach a prototype.
     if (!FORBIDDEN_DATA_KEYS.has(key)) object[key] = data[key]
