@@ -21,7 +21,7 @@
 // on the main thread: no background thread whose timing varies from run to run), and
 // --heap-growing-percent=100 --no-memory-reducer --no-incremental-marking (full GCs when the heap
 // reaches a limit that depends on allocation alone; without them two runs differed by 4-5% on a
-// loaded machine).
+// loaded machine), and fixed --hash-seed / --random-seed (see nodeFlags).
 //
 // Usage: node bench/icount.mjs [--short] [--json <file>]
 // Env: ICOUNT_WARMUP (5000), ICOUNT_REQUESTS (3000), ICOUNT_FLOWS (read,write,new),
@@ -178,6 +178,12 @@ async function countOne(variant, flow) {
     // Bytecode of functions idle for a few GCs is dropped and compiled again later: a GC-age
     // heuristic that would put compile work into some windows and not others.
     '--no-flush-bytecode',
+    // Fixed seeds: V8 picks its string-hash seed and its own RNG seed at random per process, which
+    // changes hash-table layouts and so how much work (and how many optimisations and
+    // deoptimisations) a run does. Two runs of typed-session `read` were 16% apart without these;
+    // with them, 1.0% (without the compiler's share: the same to 0.1%).
+    '--hash-seed=1',
+    '--random-seed=1',
     // Where V8 writes a log if a profiling flag asks for one (not into the working tree).
     `--logfile=${join(dir, 'v8.log')}`,
     ...config.extraNodeFlags,
@@ -317,7 +323,7 @@ function render(rows, targets, machine) {
     `Instructions per request (callgrind Ir), ${config.warmup} warm-up + ${config.requests} ` +
       `counted sequential keep-alive requests per server process; node ${machine.node}, ` +
       `${machine.valgrind}, young generation fixed at ${config.semiSpaceMb} MB semi-spaces, ` +
-      `--single-threaded --heap-growing-percent=100 --no-memory-reducer --no-incremental-marking --no-flush-bytecode.`,
+      `--single-threaded --heap-growing-percent=100 --no-memory-reducer --no-incremental-marking --no-flush-bytecode --hash-seed=1 --random-seed=1.`,
   )
   lines.push('')
   lines.push(
