@@ -117,14 +117,18 @@ async function loginRecord(store, makeMiddleware) {
  */
 async function captureLoginRecord(store, makeMiddleware) {
   let captured
-  const original = store.set
-  const ownSet = Object.hasOwn(store, 'set')
+  // typed-session creates a new session with `create` (create-if-absent), express-session with
+  // `set`: both are wrapped.
+  const wrapped = ['set', 'create'].filter((name) => typeof store[name] === 'function')
+  const originals = wrapped.map((name) => [name, store[name], Object.hasOwn(store, name)])
   // Wrapped before the middleware exists, in case it binds store methods when it is created.
-  store.set = function captureSet(id, record, ...rest) {
-    // express-session passes its Session object (with a hidden req); its store keeps the JSON.
-    captured =
-      library === 'express-session' ? JSON.parse(JSON.stringify(record)) : structuredClone(record)
-    return original.call(this, id, record, ...rest)
+  for (const [name, original] of originals) {
+    store[name] = function capture(id, record, ...rest) {
+      // express-session passes its Session object (with a hidden req); its store keeps the JSON.
+      captured =
+        library === 'express-session' ? JSON.parse(JSON.stringify(record)) : structuredClone(record)
+      return original.call(this, id, record, ...rest)
+    }
   }
   const app = express()
   app.use(makeMiddleware())
@@ -145,8 +149,10 @@ async function captureLoginRecord(store, makeMiddleware) {
   } finally {
     server.closeAllConnections()
     await new Promise((resolve) => server.close(resolve))
-    if (ownSet) store.set = original
-    else delete store.set
+    for (const [name, original, own] of originals) {
+      if (own) store[name] = original
+      else delete store[name]
+    }
   }
   return captured
 }
