@@ -297,6 +297,7 @@ export function assignData(
     }
   }
   for (const key of Object.keys(data)) {
+    if (order !== undefined && Object.hasOwn(order, key)) continue // copied above
     // A loose schema may pass `__proto__` through: never let a stored key reach a prototype.
     if (!FORBIDDEN_DATA_KEYS.has(key)) object[key] = data[key]
   }

@@ -1,4 +1,5 @@
-import { IncomingMessage, OutgoingMessage, ServerResponse } from 'node:http'
+import { IncomingMessage, ServerResponse } from 'node:http'
+import { headersSent } from './set-cookie.js'
 
 // Hooks defined once on a framework's shared request and response prototypes instead of on every
 // request. Under Express every `req` and `res` gets a hidden class (V8 map) no other request shares,
@@ -87,15 +88,12 @@ function sharedWrite(this: ServerResponse, ...args: unknown[]): unknown {
   return handler.write(original, this, args)
 }
 
-const headersSentGetter = Object.getOwnPropertyDescriptor(OutgoingMessage.prototype, 'headersSent')
-  ?.get as (this: ServerResponse) => boolean
-
 /** `res.headersSent`: true while a commit holds the response, as after a real end. */
 const sharedHeadersSent: PropertyDescriptor = {
   configurable: true,
   enumerable: false,
   get(this: ServerResponse): boolean {
-    return responseHandlers.get(this)?.holding === true || headersSentGetter.call(this)
+    return responseHandlers.get(this)?.holding === true || headersSent(this)
   },
 }
 

@@ -234,8 +234,7 @@ function replaceUnchanged(s: RequestState, write: PendingWrite, now: SyncWrites)
     write.hadSlot ||
     s.takenFlash !== undefined ||
     !s.flash.isEmpty ||
-    s.flash.changed ||
-    s.config.store.patch === undefined
+    s.flash.changed
   )
     return false
   return now.replace(write.id, snapshot, write.changes.json, write.record.cookie)

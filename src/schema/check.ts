@@ -167,12 +167,7 @@ export type ExtensionProblem<TShape> = Message<
     ? [TFaults[keyof TFaults]] extends [never]
       ? [FragmentPassportProblem<TShape>]
       : [
-          Group<'key', KeysWith<TFaults, 'member'>, 'reserved for a session member, rename it'>,
-          Group<
-            'key',
-            KeysWith<TFaults, 'prototype'>,
-            'reserved (every object has it, or it reaches the prototype), rename it'
-          >,
+          ...ReservedGroups<'key', TFaults>,
           Group<
             'key',
             KeysWith<TFaults, 'undeclared'>,
@@ -263,12 +258,7 @@ type DataProblems<TSchema, TIn, TOut> =
     ? [TFaults[keyof TFaults]] extends [never]
       ? [GenericRequired<TSchema, TIn>, PassportProblem<TIn>]
       : [
-          Group<'key', KeysWith<TFaults, 'member'>, 'reserved for a session member, rename it'>,
-          Group<
-            'key',
-            KeysWith<TFaults, 'prototype'>,
-            'reserved (every object has it, or it reaches the prototype), rename it'
-          >,
+          ...ReservedGroups<'key', TFaults>,
           Group<
             'key',
             KeysWith<TFaults, 'required'>,
@@ -288,6 +278,16 @@ type KeyFaults<TSchema, TIn, TOut> = {
           | (TKey extends RequiredDataKey<TSchema, TIn> ? 'required' : never)
           | (TKey extends keyof TIn & keyof TOut ? JsonFaultOf<TIn[TKey], TOut[TKey]> : never)
 }
+
+/** The reserved-name groups, shared by the app schema's and a plugin fragment's messages. */
+type ReservedGroups<TNoun extends string, TFaults> = [
+  Group<TNoun, KeysWith<TFaults, 'member'>, 'reserved for a session member, rename it'>,
+  Group<
+    TNoun,
+    KeysWith<TFaults, 'prototype'>,
+    'reserved (every object has it, or it reaches the prototype), rename it'
+  >,
+]
 
 type JsonGroups<TNoun extends string, TFaults> = [
   Group<

@@ -162,7 +162,17 @@ export function extendSchema(
     if (typeof value !== 'object' || value === null || Array.isArray(value))
       return schema['~standard'].validate(value)
     const rest: Record<string, unknown> = {}
-    for (const [key, item] of Object.entries(value)) if (!extensions.has(key)) rest[key] = item
+    // defineProperty: a parsed own `__proto__` key stays a key the app's schema sees, as without
+    // extensions, instead of becoming this object's prototype.
+    for (const [key, item] of Object.entries(value)) {
+      if (!extensions.has(key))
+        Object.defineProperty(rest, key, {
+          value: item,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        })
+    }
     const parts: (StandardSchemaV1.Result<unknown> | Promise<StandardSchemaV1.Result<unknown>>)[] =
       [schema['~standard'].validate(rest)]
     for (const [key, keySchema] of extensions)

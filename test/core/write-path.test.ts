@@ -23,7 +23,11 @@ afterEach(async () => {
   server = undefined
 })
 
+/** What the store held for the session right after each `/write` returned from `res.json`. */
+let storedAtEnd: (number | undefined)[] = []
+
 async function start(store: MemoryStore): Promise<CookieClient> {
+  storedAtEnd = []
   const app = express()
   app.use(session({ schema, secret: SECRET, store }))
   app.get('/login', (req, res) => {
@@ -35,6 +39,11 @@ async function start(store: MemoryStore): Promise<CookieClient> {
     const s = req.session as unknown as { views: number }
     s.views++
     res.json(Object.keys(req.session))
+    // The README's promise: on the MemoryStore the write is done when `res.end` returns.
+    const stored = store.getSync((req as unknown as { sessionID: string }).sessionID)
+    storedAtEnd.push(
+      stored === undefined ? undefined : (JSON.parse(stored) as { views: number }).views,
+    )
   })
   server = await listen(app)
   return new CookieClient(server.url)
@@ -50,6 +59,7 @@ describe('writing the session a request read, on the MemoryStore', () => {
     expect(JSON.parse((await client.get('/write')).body)).toEqual(['views', 'cart', 'userId'])
     expect(JSON.parse((await client.get('/write')).body)).toEqual(['views', 'cart', 'userId'])
     expect(replace.mock.results.map((result) => result.value)).toEqual([true, true])
+    expect(storedAtEnd).toEqual([1, 2])
     expect(patch).not.toHaveBeenCalled()
     const [id] = Object.keys(await store.all())
     expect(JSON.parse((await store.get(id!))!)).toMatchObject({
