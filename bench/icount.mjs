@@ -8,9 +8,9 @@
 // How: every (server, flow) pair gets its own server process, started as
 // `valgrind --tool=callgrind node <fixed V8 flags> bench/server.mjs <variant>` (fork() with
 // valgrind as the exec path, so the IPC channel of bench/harness.mjs still works). This process
-// sends W warm-up requests over one keep-alive connection, one at a time, then zeroes callgrind's
-// counters (`vgdb --pid=<pid> zero`), sends N more, and dumps (`vgdb --pid=<pid> dump`). The dump's
-// total divided by N is the figure. The server is idle in epoll_wait at both commands: vgdb
+// sends W warm-up requests over one keep-alive connection, one at a time, asks the server for a
+// full GC (see below), then zeroes callgrind's counters (`vgdb --pid=<pid> zero`), sends N more,
+// and dumps (`vgdb --pid=<pid> dump`). The dump's total divided by N is the figure. The server is idle in epoll_wait at both commands: vgdb
 // interrupts it with ptrace, so the window holds exactly those N requests and the idle loop around
 // them. (callgrind_control -z / -d do the same through vgdb; `--toggle-collect` cannot be used
 // because V8's JIT code has no symbols valgrind can see; client requests would need a native
@@ -23,8 +23,18 @@
 // reaches a limit that depends on allocation alone; without them two runs differed by 4-5% on a
 // loaded machine), and fixed --hash-seed / --random-seed (see nodeFlags).
 //
+// Why a full GC before the window, and why a long window: Express gives every request's `req` and
+// `res` a hidden class of their own, optimised code holds those classes weakly, and every full GC
+// (one per ~2,000 requests here) deoptimises the code whose classes died ("marking dependent code
+// for deoptimization, reason: weak objects" in node --trace-deopt), which is then compiled again.
+// That recompiling is steady-state cost, but how much of it falls into a window depends on where
+// the window starts in that cycle. Starting every window right after a full GC, and counting
+// 12,000 requests (several cycles), two runs of typed-session `write` gave 1,214k and 1,206k
+// (0.7% apart); with 3,000 requests after the GC 1,378k and 1,327k (3.8%); with 3,000 and no GC
+// the flows that write moved by up to 18%.
+//
 // Usage: node bench/icount.mjs [--short] [--json <file>]
-// Env: ICOUNT_WARMUP (5000), ICOUNT_REQUESTS (3000), ICOUNT_FLOWS (read,write,new),
+// Env: ICOUNT_WARMUP (5000), ICOUNT_REQUESTS (12000), ICOUNT_FLOWS (read,write,new),
 //      ICOUNT_VARIANTS (all of bench/config.mjs), ICOUNT_JOBS (servers under valgrind at once, 2),
 //      ICOUNT_SEMI_SPACE_MB (16), ICOUNT_NODE_FLAGS (extra node flags, e.g. --perf-basic-prof),
 //      ICOUNT_KEEP (1: keep the callgrind files, for callgrind_annotate / bench/icount-profile.mjs),
@@ -58,7 +68,7 @@ const jsonArg = args.indexOf('--json')
 export const config = {
   short,
   warmup: short ? 100 : envNumber('ICOUNT_WARMUP', 5000),
-  requests: short ? 50 : envNumber('ICOUNT_REQUESTS', 3000),
+  requests: short ? 50 : envNumber('ICOUNT_REQUESTS', 12000),
   flows: short ? ['read'] : listFromEnv('ICOUNT_FLOWS', Object.keys(FLOWS)),
   variants: short ? ['typed-session'] : listFromEnv('ICOUNT_VARIANTS', VARIANTS),
   jobs: envNumber('ICOUNT_JOBS', 2),
@@ -184,6 +194,7 @@ async function countOne(variant, flow) {
     // with them, 1.0% (without the compiler's share: the same to 0.1%).
     '--hash-seed=1',
     '--random-seed=1',
+    '--expose-gc',
     // Where V8 writes a log if a profiling flag asks for one (not into the working tree).
     `--logfile=${join(dir, 'v8.log')}`,
     ...config.extraNodeFlags,
@@ -203,6 +214,8 @@ async function countOne(variant, flow) {
     const t0 = Date.now()
     const retriesBefore = retries
     await send(config.warmup)
+    // Every window starts right after a full GC (why: the comment at the top).
+    await server.command('gc', 120_000)
     const t1 = Date.now()
     await vgdb(server.child.pid, 'instrumentation on')
     await vgdb(server.child.pid, 'zero')
@@ -323,7 +336,7 @@ function render(rows, targets, machine) {
     `Instructions per request (callgrind Ir), ${config.warmup} warm-up + ${config.requests} ` +
       `counted sequential keep-alive requests per server process; node ${machine.node}, ` +
       `${machine.valgrind}, young generation fixed at ${config.semiSpaceMb} MB semi-spaces, ` +
-      `--single-threaded --heap-growing-percent=100 --no-memory-reducer --no-incremental-marking --no-flush-bytecode --hash-seed=1 --random-seed=1.`,
+      `--single-threaded --heap-growing-percent=100 --no-memory-reducer --no-incremental-marking --no-flush-bytecode --hash-seed=1 --random-seed=1, a full GC before the window.`,
   )
   lines.push('')
   lines.push(

@@ -1,6 +1,7 @@
 // One benchmark server: `node bench/server.mjs <variant>`.
 // Listens on 127.0.0.1, port 0. Reports its port over IPC ({ type: 'ready', port }) when forked,
-// else prints `PORT <n>` on stdout. IPC commands: reset (empty store), cpu (process.cpuUsage()),
+// else prints `PORT <n>` on stdout. IPC commands: reset (empty store), cpu (process.cpuUsage()), gc (a full GC,
+// with --expose-gc),
 // stop (clean up and exit 0, so `node --cpu-prof` writes its profile).
 import { createServer } from 'node:http'
 import express from 'express'
@@ -62,6 +63,11 @@ async function onCommand(message) {
       await clearRedis()
       await clearPg()
       app = makeApp()
+      process.send({ id, ok: true })
+    } else if (cmd === 'gc') {
+      // A full collection on request (bench/icount.mjs starts every counted window from one).
+      if (typeof globalThis.gc !== 'function') throw new Error('gc needs node --expose-gc')
+      globalThis.gc()
       process.send({ id, ok: true })
     } else if (cmd === 'cpu') {
       process.send({ id, ok: true, cpu: process.cpuUsage(), memory: process.memoryUsage() })

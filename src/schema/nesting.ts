@@ -35,16 +35,29 @@ export function nestingProblem(value: unknown): NestingProblem | undefined {
     const depth = depths.pop()!
     if (depth > MAX_NESTING_DEPTH) return 'depth'
     if (++containers > MAX_CONTAINERS) return 'width'
-    const members: readonly unknown[] = Array.isArray(node) ? node : Object.values(node)
-    if (members.length > MAX_NESTING_WIDTH) return 'width'
-    for (const member of members) {
-      if (typeof member === 'object' && member !== null) {
-        nodes.push(member)
-        depths.push(depth + 1)
+    // Members are visited in place, not through `Object.values`: this runs on every load and save,
+    // and an array per object was a measurable share of a request's garbage (issue 15).
+    if (Array.isArray(node)) {
+      if (node.length > MAX_NESTING_WIDTH) return 'width'
+      for (let i = 0; i < node.length; i++) visit(node[i], depth, nodes, depths)
+    } else {
+      let members = 0
+      for (const key in node) {
+        if (!Object.hasOwn(node, key)) continue
+        if (++members > MAX_NESTING_WIDTH) return 'width'
+        visit((node as Record<string, unknown>)[key], depth, nodes, depths)
       }
     }
   }
   return undefined
+}
+
+/** Queue `member` for the walk when it is an object or array one level below `depth`. */
+function visit(member: unknown, depth: number, nodes: object[], depths: number[]): void {
+  if (typeof member === 'object' && member !== null) {
+    nodes.push(member)
+    depths.push(depth + 1)
+  }
 }
 
 /** The message for a value refused by {@link nestingProblem}. */
