@@ -135,6 +135,20 @@ describe('a plugin key (SessionExtensions + sessionExtension)', () => {
     ])
   })
 
+  it("a repair answer's own __proto__ key stays a key: the app's schema never reads through it", async () => {
+    // A repair function that parses JSON hands over an own `__proto__` key. Copied by assignment
+    // for the app's schema, it would become the copy's prototype, and the schema would read
+    // `views` from it: data nobody validated, let in as if it were stored.
+    const repair: InvalidPolicy = () =>
+      JSON.parse('{"__proto__":{"views":1000},"tracker":{"visits":1,"lastPath":"/"}}')
+    const { store, client } = await pluginApp(repair)
+    const { id } = JSON.parse((await client.get('/')).body)
+    await plantTracker(store, id, { hits: 41 })
+    const after = JSON.parse((await client.get('/')).body)
+    expect(after).toEqual({ id, views: 1, tracker: { visits: 2, lastPath: '/' } })
+    expect(await stored(store, id)).toMatchObject({ views: 1 })
+  })
+
   it('a write the fragment refuses is not saved: ERR_SESSION_INVALID_DATA', async () => {
     const { store, client } = await pluginApp()
     const { id } = JSON.parse((await client.get('/')).body)
