@@ -113,7 +113,14 @@ export class RequestSession implements SessionOwner, ExposedSession {
 
   async save(from: SessionObject): Promise<void> {
     this.#assertCurrent(from, 'save')
-    await writeSession(this.#state)
+    const s = this.#state
+    s.writeBlocked = false
+    await writeSession(s)
+    if (s.writeBlocked)
+      throw new SessionError(
+        'ERR_SESSION_DESTROYED',
+        'typed-session: save() found the session ended meanwhile (logged out or revoked by another request); nothing was written',
+      )
   }
 
   async reload(from: SessionObject): Promise<void> {

@@ -94,6 +94,12 @@ export class RequestState {
    * express-session, it moves the stored expiry and sends no cookie.
    */
   savedChanges = false
+  /**
+   * The last write found the session ended meanwhile (logged out or revoked by another request)
+   * and was not made. An explicit `save()` then rejects instead of reporting a write that did not
+   * happen; the end-of-request commit only reports it (`resurrection_blocked`).
+   */
+  writeBlocked = false
 
   /** The shared in-process entry of a session that exists in the store (see registry.ts). */
   entry: LiveEntry | undefined

@@ -204,10 +204,10 @@ async function run(s: RequestState, id: string, plan: WritePlan): Promise<void> 
   const store = s.config.store
   switch (plan.kind) {
     case 'blocked':
-      s.emit({ type: 'resurrection_blocked', id: id })
+      blocked(s, id)
       return
     case 'patch':
-      if (!(await store.patch!(id, plan.patch))) s.emit({ type: 'resurrection_blocked', id: id })
+      if (!(await store.patch!(id, plan.patch))) blocked(s, id)
       return
     case 'create':
       await createRecord(s, id, plan.record)
@@ -215,6 +215,12 @@ async function run(s: RequestState, id: string, plan: WritePlan): Promise<void> 
     case 'set':
       await store.set(id, plan.record)
   }
+}
+
+/** The session was ended meanwhile (logout, revocation): the write was not made, and says so. */
+function blocked(s: RequestState, id: string): void {
+  s.writeBlocked = true
+  s.emit({ type: 'resurrection_blocked', id: id })
 }
 
 /**
@@ -244,10 +250,10 @@ function replaceUnchanged(s: RequestState, write: PendingWrite, now: SyncWrites)
 function runNow(s: RequestState, id: string, plan: WritePlan, now: SyncWrites): void {
   switch (plan.kind) {
     case 'blocked':
-      s.emit({ type: 'resurrection_blocked', id: id })
+      blocked(s, id)
       return
     case 'patch':
-      if (!now.patch(id, plan.patch)) s.emit({ type: 'resurrection_blocked', id: id })
+      if (!now.patch(id, plan.patch)) blocked(s, id)
       return
     case 'create':
       // As `createRecord`, settled: a later save of this request (async) then writes over it.

@@ -26,7 +26,11 @@ import {
 
 const schema = z.object({ user: z.string().optional(), note: z.string().optional() })
 type Req = IncomingMessage & {
-  session: Record<string, unknown> & { destroy(): Promise<void>; regenerate(): Promise<void> }
+  session: Record<string, unknown> & {
+    destroy(): Promise<void>
+    regenerate(): Promise<void>
+    save(): Promise<void>
+  }
   flash(kind: string, value?: string): unknown
 }
 
@@ -70,6 +74,18 @@ async function start(store: SessionStore) {
     await handlerGate.current.promise
     r.session.note = 'late write'
     res.json({ user: user ?? null })
+  })
+  app.get('/slow-save', async (req, res) => {
+    const r = req as unknown as Req
+    inHandler.count++
+    await handlerGate.current.promise
+    r.session.note = 'late write'
+    // An explicit save: its caller must learn that nothing was written.
+    const code = await r.session.save().then(
+      () => 'saved',
+      (err: { code?: string }) => err.code,
+    )
+    res.json({ code })
   })
   app.get('/logout', async (req, res) => {
     await (req as unknown as Req).session.destroy()
@@ -180,6 +196,19 @@ function runLogoutSuite(): void {
         expect((await rawGet(raw, '/logout', cookie)).status).toBe(200)
         handlerGate.current.resolve()
         expect(JSON.parse((await slow).body)).toEqual({ user: 'alice' })
+        expect(await resurrected(raw, cookie, read)).toBe(false)
+        expect(events.map((event) => event.type)).toContain('resurrection_blocked')
+      })
+
+      it('an explicit save() of a session logged out meanwhile rejects with ERR_SESSION_DESTROYED', async () => {
+        const { store, read } = backend.make()
+        const { server: raw, events, handlerGate, inHandler } = await start(store)
+        const cookie = (await rawGet(raw, '/login')).setCookies[0]!.split(';')[0]!
+        const slow = rawGet(raw, '/slow-save', cookie)
+        await until(() => inHandler.count === 1)
+        expect((await rawGet(raw, '/logout', cookie)).status).toBe(200)
+        handlerGate.current.resolve()
+        expect(JSON.parse((await slow).body)).toEqual({ code: 'ERR_SESSION_DESTROYED' })
         expect(await resurrected(raw, cookie, read)).toBe(false)
         expect(events.map((event) => event.type)).toContain('resurrection_blocked')
       })
