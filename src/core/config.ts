@@ -5,6 +5,7 @@ import type { CookieVerifier, Secret } from '../cookie/signature.js'
 import type { CookieOption } from '../cookie/types.js'
 import type { InvalidPolicy } from '../options.js'
 import type { OwnerEpoch } from '../owner/types.js'
+import type { StoredParts } from '../stores/memory.js'
 import type { SessionStore, SyncWrites } from '../stores/types.js'
 import type { SessionEvent } from './events.js'
 import type { LiveRegistry } from './registry.js'
@@ -22,7 +23,7 @@ export interface SessionConfig {
   readonly cookieSettings: CookieSettings | undefined
   /** The store, adapted; `getSync` and `writeSync` when it answers in-process. */
   readonly store: SessionStore & {
-    readonly getSync?: ((id: string) => unknown) | undefined
+    readonly getSync?: ((id: string) => StoredParts | undefined) | undefined
     readonly writeSync?: SyncWrites | undefined
   }
   /** The store as the user passed it, for `req.sessionStore`. */

@@ -5,7 +5,7 @@ import { OWNER_SLOT, ownerSlotOf } from '../owner/meta.js'
 import { ownerOfData, withinEpoch } from '../owner/stamp.js'
 import { type NestingProblem, nestingMessage, nestingProblem } from '../schema/nesting.js'
 import { type Validation, validate } from '../schema/validate.js'
-import type { SessionRecord } from '../stores/types.js'
+import type { SessionRecord, StoredCookie } from '../stores/types.js'
 import { snapshotOf } from './changes.js'
 import { type DroppedFlash, type FlashQueue, FlashState, loadFlash } from './flash.js'
 import { isValidId } from './id.js'
@@ -94,16 +94,23 @@ function load(s: RequestState, id: string): boolean | Promise<boolean> {
   s.entryVersion = entry.pendingWrites > 0 ? -1 : entry.version
   if (!s.sharedHooks) s.res.once('close', () => s.release())
   const { store } = config
-  if (store.getSync !== undefined) return loaded(s, id, entry, store.getSync(id))
-  return store.get(id).then((raw) => loaded(s, id, entry, raw))
+  if (store.getSync !== undefined) {
+    const parts = store.getSync(id)
+    return loaded(s, id, entry, parts?.data, parts?.cookie)
+  }
+  return store.get(id).then((raw) => loaded(s, id, entry, raw, undefined))
 }
 
-/** Continue loading with what the store returned for `id`. */
+/**
+ * Continue loading with what the store returned for `id`: the record, or (the in-process store)
+ * its data JSON with the `cookie` beside it.
+ */
 function loaded(
   s: RequestState,
   id: string,
   entry: LiveEntry,
   raw: unknown,
+  cookie: StoredCookie | undefined,
 ): boolean | Promise<boolean> {
   const config = s.config
   if (raw === undefined || raw === null || entry.destroyed) {
@@ -111,7 +118,7 @@ function loaded(
     s.release()
     return fresh(s)
   }
-  const record = parseRecord(s, raw, id)
+  const record = parseRecord(s, raw, id, cookie)
   if (typeof record === 'string') return invalid(s, id, [{ message: record }], undefined)
   s.id = id
   s.record = 'stored'
@@ -195,9 +202,15 @@ function ready(s: RequestState, queue: FlashQueue): true {
 
 /**
  * Parse what the store returned into a record with a cookie, or say why it is junk (a string,
- * reported to `onInvalid`).
+ * reported to `onInvalid`). `cookie`: the record's cookie when the store keeps it apart from the
+ * data (the in-process store), which `raw` then holds without it.
  */
-export function parseRecord(s: RequestState, raw: unknown, id: string): SessionRecord | string {
+export function parseRecord(
+  s: RequestState,
+  raw: unknown,
+  id: string,
+  cookie?: StoredCookie,
+): SessionRecord | string {
   const notASession = 'the stored record is not a session object'
   let value = raw
   if (typeof raw === 'string') {
@@ -224,8 +237,9 @@ export function parseRecord(s: RequestState, raw: unknown, id: string): SessionR
     if (bytes > s.config.maxSessionBytes) return tooLarge(s, id, bytes)
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return notASession
-  const cookie = (value as Record<string, unknown>)[COOKIE_KEY]
-  if (typeof cookie !== 'object' || cookie === null) return notASession
+  if (cookie !== undefined) (value as Record<string, unknown>)[COOKIE_KEY] = cookie
+  const stored = (value as Record<string, unknown>)[COOKIE_KEY]
+  if (typeof stored !== 'object' || stored === null) return notASession
   return value as SessionRecord
 }
 

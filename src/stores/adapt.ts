@@ -1,6 +1,6 @@
 import { SessionError } from '../errors.js'
 import { ExpressCookie } from './express-cookie.js'
-import { MemoryStore } from './memory.js'
+import { MemoryStore, type StoredParts } from './memory.js'
 import type {
   SessionPatch,
   SessionRecord,
@@ -33,8 +33,11 @@ export interface AdaptedStore extends SessionStore {
    * health checks.
    */
   readonly ready: boolean
-  /** Present when the store answers in-process ({@link MemoryStore}): `get`, without a promise. */
-  readonly getSync?: ((id: string) => unknown) | undefined
+  /**
+   * Present when the store answers in-process ({@link MemoryStore}): `get`, without a promise, as
+   * the record's data JSON and cookie ({@link MemoryStore.getPartsSync}).
+   */
+  readonly getSync?: ((id: string) => StoredParts | undefined) | undefined
   /** Present when the store answers in-process ({@link MemoryStore}): writes, done at once. */
   readonly writeSync?: SyncWrites | undefined
 }
@@ -139,7 +142,7 @@ function memoryStore(store: MemoryStore, timeoutMs: number): AdaptedStore {
     calling ??= new CallingAdapter(store as unknown as Record<string, unknown>, timeoutMs)
     return calling
   }
-  const getSync = (id: string): unknown => store.getSync(id)
+  const getSync = (id: string): StoredParts | undefined => store.getPartsSync(id)
   const writeSync: SyncWrites = {
     set: (id, record) => store.setSync(id, record),
     patch: (id, patch) => store.patchSync(id, patch),
@@ -149,7 +152,7 @@ function memoryStore(store: MemoryStore, timeoutMs: number): AdaptedStore {
   return {
     ready: true,
     get getSync() {
-      return store.get === own.get && store.getSync === own.getSync ? getSync : undefined
+      return store.get === own.get && store.getPartsSync === own.getPartsSync ? getSync : undefined
     },
     // Only while every write is the MemoryStore's own: a wrapped `set` (a test spy) must see its calls.
     get writeSync() {

@@ -62,6 +62,8 @@ export class MemoryStore extends Store implements SessionStore {
   readonly #entries = new Map<string, string>()
   readonly #cookieShapes: string[] = []
   readonly #cookieShapeIndex = new Map<string, number>()
+  /** Each shape parsed once, for `getPartsSync` (copied per call: callers own what they get). */
+  readonly #shapeObjects: object[] = []
   // The per-owner index (issue 12), exact because it follows the data: id -> owner, owner -> ids.
   readonly #ownerOf = new Map<string, string>()
   readonly #idsOf = new Map<string, Set<string>>()
@@ -103,6 +105,24 @@ export class MemoryStore extends Store implements SessionStore {
    */
   getSync(id: string): string | undefined {
     return this.#read(id)
+  }
+
+  /**
+   * The record under `id` as it is kept, at once: the JSON of its data (the `flash` slot included)
+   * and its cookie, with `expires` a `Date`. What {@link getSync} answers, without the record's
+   * JSON text built around the data only to be parsed again (typed-session loads through this).
+   * `undefined` when there is none or it has expired.
+   */
+  getPartsSync(id: string): StoredParts | undefined {
+    const value = this.#live(id)
+    if (value === undefined) return undefined
+    const ms = readExpiry(value)
+    const inline = value.charCodeAt(EXPIRY_DIGITS) === INLINE_COOKIE
+    const attributes = inline
+      ? (JSON.parse(value.slice(HEADER_LENGTH, value.indexOf('\u0000', HEADER_LENGTH))) as object)
+      : this.#shapeObjects[value.charCodeAt(EXPIRY_DIGITS)]!
+    const cookie = { expires: ms === 0 ? null : new Date(ms), ...attributes } as StoredCookie
+    return { data: bodyData(value), cookie }
   }
 
   /**
@@ -396,6 +416,7 @@ export class MemoryStore extends Store implements SessionStore {
     if (known !== undefined) return known
     if (this.#cookieShapes.length >= MAX_COOKIE_SHAPES) return INLINE_COOKIE
     this.#cookieShapes.push(attributesJson)
+    this.#shapeObjects.push(Object.freeze(JSON.parse(attributesJson) as object))
     this.#cookieShapeIndex.set(attributesJson, this.#cookieShapes.length - 1)
     return this.#cookieShapes.length - 1
   }
@@ -413,6 +434,14 @@ export class MemoryStore extends Store implements SessionStore {
 }
 
 Object.defineProperty(MemoryStore.prototype, NATIVE_STORE, { value: true })
+
+/** A stored record as {@link MemoryStore.getPartsSync} answers it. */
+export interface StoredParts {
+  /** The JSON of the record without its `cookie`. */
+  readonly data: string
+  /** The record's cookie; `expires` is a `Date` or `null`. */
+  readonly cookie: StoredCookie
+}
 
 /** The JSON of the record without its `cookie`. */
 function dataJson(record: SessionRecord): string {
