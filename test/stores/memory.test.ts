@@ -282,6 +282,35 @@ describe('MemoryStore', () => {
     })
   })
 
+  describe('getPartsSync', () => {
+    it('answers what get answers, taken apart: the data JSON and the cookie with a Date', async () => {
+      const store = create()
+      const stored = record({ a: 1, flash: { info: ['hi'] } })
+      await store.set('id', stored)
+      const parts = store.getPartsSync('id')!
+      expect(JSON.parse(parts.data)).toEqual({ a: 1, flash: { info: ['hi'] } })
+      expect(parts.cookie.expires).toBeInstanceOf(Date)
+      expect({ ...parts.cookie, expires: (parts.cookie.expires as Date).toISOString() }).toEqual(
+        ((await read(store, 'id')) as SessionRecord).cookie,
+      )
+      // Each call hands out its own cookie: changing one changes neither the store nor the next.
+      parts.cookie.path = '/changed'
+      expect(store.getPartsSync('id')!.cookie.path).toBe('/')
+    })
+
+    it('answers a cookie of another shape too, and nothing for a missing or expired record', async () => {
+      const store = create()
+      await store.set('odd', { a: 2, cookie: { ...cookie(null, null), domain: 'example.com' } })
+      expect(store.getPartsSync('odd')!.cookie).toMatchObject({
+        expires: null,
+        domain: 'example.com',
+      })
+      expect(store.getPartsSync('missing')).toBeUndefined()
+      await store.set('old', record({ a: 1 }, -1))
+      expect(store.getPartsSync('old')).toBeUndefined()
+    })
+  })
+
   describe('express-session callback API', () => {
     it('is an EventEmitter and an instance of Store', () => {
       const store = create()
