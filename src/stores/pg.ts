@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { SessionError } from '../errors.js'
 import { patchOwner, recordOwner } from '../owner/meta.js'
 import { cookieExpiryMs, plainCookie } from './stored-cookie.js'
@@ -53,8 +54,11 @@ const DEFAULT_PRUNE_INTERVAL_MS = 15 * 60_000
 const FLASH_KEY = 'flash'
 // The adapter's native-store brand (`nativeStore` in adapt.ts): call these methods as written.
 const NATIVE_STORE = Symbol.for('typed-session.native-store')
-// PostgreSQL error codes of a lost CREATE TABLE IF NOT EXISTS race between two processes.
-const CREATE_RACE_CODES = new Set(['23505', '42P07'])
+// PostgreSQL error codes of a lost CREATE ... IF NOT EXISTS race with a creator that does not take
+// the DDL lock (connect-pg-simple's createTableIfMissing, an older typed-session): the loser fails
+// with 23505 (unique catalog key), 42P07 (relation exists) or 42710 (its row type exists), by how
+// far it got when the winner committed. Each means the object exists now.
+const CREATE_RACE_CODES = new Set(['23505', '42P07', '42710'])
 // Adding the owner column (issue 12) may also lose a race (42701: it exists now) or be refused on a
 // table the app's role does not own (42501): the store then works without an index.
 const OWNER_COLUMN_SKIP_CODES = new Set(['23505', '42P07', '42701', '42501'])
@@ -93,6 +97,8 @@ export class PgStore implements SessionStore {
   readonly #indexName: string
   /** The partial index on `owner` (issue 12), named after the table like the expiry index. */
   readonly #ownerIndexName: string
+  /** The advisory lock key the table's first-use DDL is serialized on (see `#ddl`). */
+  readonly #ddlLockKey: bigint
   /** Whether the table has the nullable `owner` column of the session index; found out once. */
   #ownerColumn: Promise<boolean> | undefined
   readonly #ttlSeconds: number
@@ -137,6 +143,7 @@ export class PgStore implements SessionStore {
     this.#ownerIndexName = quoteIdentifier(`IDX_${tableName}_owner`)
     this.#table =
       options.schemaName === undefined ? table : `${quoteIdentifier(options.schemaName)}.${table}`
+    this.#ddlLockKey = ddlLockKey(this.#table)
     this.#ttlSeconds = ttl
     this.#createTable = options.createTableIfMissing !== false
     this.#onError =
@@ -352,9 +359,9 @@ export class PgStore implements SessionStore {
     ]
     for (const statement of statements) {
       try {
-        await this.#query(statement)
+        await this.#ddl(statement)
       } catch (error) {
-        // Two processes creating the table at once: one wins, the other's catalog insert fails.
+        // A creator that does not take the lock created it meanwhile: it exists, go on.
         const code = (error as { code?: unknown } | null)?.code
         if (!(typeof code === 'string' && CREATE_RACE_CODES.has(code))) throw error
       }
@@ -367,12 +374,27 @@ export class PgStore implements SessionStore {
     ]
     for (const statement of ownerStatements) {
       try {
-        await this.#query(statement)
+        await this.#ddl(statement)
       } catch (error) {
         const code = (error as { code?: unknown } | null)?.code
         if (!(typeof code === 'string' && OWNER_COLUMN_SKIP_CODES.has(code))) throw error
       }
     }
+  }
+
+  /**
+   * Run one first-use DDL statement while holding the table's advisory lock, in one implicit
+   * transaction (a simple query of two statements, so the lock lasts exactly as long).
+   *
+   * `CREATE TABLE` / `CREATE INDEX` / `ALTER TABLE ... IF NOT EXISTS` are not safe to run at once
+   * in PostgreSQL: when several processes meet a missing table (a deploy, a cluster start), a loser
+   * errors with whatever its statement reached when the winner committed. One of those, 42710 (type
+   * "<table>" already exists), was not taken for a lost race, and on a loaded machine the first
+   * logins of a process answered 503. With the lock the stores take turns, and the later one finds
+   * everything in place.
+   */
+  async #ddl(statement: string): Promise<void> {
+    await this.#query(`SELECT pg_advisory_xact_lock(${this.#ddlLockKey}); ${statement}`)
   }
 
   /** When the record expires, in seconds since the epoch (connect-pg-simple's rule). */
@@ -393,6 +415,19 @@ function appendFlashSql(record: string, added: string): string {
     SELECT jsonb_object_agg(a.key,
       (CASE WHEN jsonb_typeof(${stored} -> a.key) = 'array' THEN ${stored} -> a.key ELSE '[]'::jsonb END) || a.value)
     FROM jsonb_each(${added}) AS a WHERE jsonb_typeof(a.value) = 'array'), '{}'::jsonb))`
+}
+
+/**
+ * The advisory lock key of `table` (its quoted, maybe schema-qualified name): 62 bits of a SHA-256,
+ * a positive `bigint` literal. Two tables that share a key only take turns at their DDL.
+ */
+function ddlLockKey(table: string): bigint {
+  return (
+    createHash('sha256')
+      .update(`typed-session PgStore DDL\u0000${table}`)
+      .digest()
+      .readBigUInt64BE(0) >> 2n
+  )
 }
 
 /** A PostgreSQL identifier in double quotes, with embedded quotes doubled (no SQL injection). */
