@@ -10,9 +10,9 @@
 // valgrind as the exec path, so the IPC channel of bench/harness.mjs still works). This process
 // sends W warm-up requests over one keep-alive connection, one at a time, asks the server for a
 // full GC (see below), then zeroes callgrind's counters (`vgdb --pid=<pid> zero`), sends N more,
-// and dumps (`vgdb --pid=<pid> dump`). The dump's total divided by N is the figure. The server is idle in epoll_wait at both commands: vgdb
-// interrupts it with ptrace, so the window holds exactly those N requests and the idle loop around
-// them. (callgrind_control -z / -d do the same through vgdb; `--toggle-collect` cannot be used
+// and dumps (`vgdb --pid=<pid> dump`). The dump's total divided by N is the figure. The server is
+// idle in epoll_wait at both commands: vgdb interrupts it with ptrace, so the window holds exactly
+// those N requests and the idle loop around them. (callgrind_control -z / -d do the same through vgdb; `--toggle-collect` cannot be used
 // because V8's JIT code has no symbols valgrind can see; client requests would need a native
 // addon.)
 //

@@ -1,8 +1,8 @@
 // One benchmark server: `node bench/server.mjs <variant>`.
 // Listens on 127.0.0.1, port 0. Reports its port over IPC ({ type: 'ready', port }) when forked,
-// else prints `PORT <n>` on stdout. IPC commands: reset (empty store), cpu (process.cpuUsage()), gc (a full GC,
-// with --expose-gc),
-// stop (clean up and exit 0, so `node --cpu-prof` writes its profile).
+// else prints `PORT <n>` on stdout. IPC commands: reset (empty store), cpu (process.cpuUsage()),
+// gc (a full GC; needs --expose-gc), stop (clean up and exit 0, so `node --cpu-prof` writes its
+// profile).
 import { createServer } from 'node:http'
 import express from 'express'
 import {

@@ -117,10 +117,10 @@ export class MemoryStore extends Store implements SessionStore {
     const value = this.#live(id)
     if (value === undefined) return undefined
     const ms = readExpiry(value)
-    const inline = value.charCodeAt(EXPIRY_DIGITS) === INLINE_COOKIE
-    const attributes = inline
-      ? (JSON.parse(value.slice(HEADER_LENGTH, value.indexOf('\u0000', HEADER_LENGTH))) as object)
-      : this.#shapeObjects[value.charCodeAt(EXPIRY_DIGITS)]!
+    const attributes =
+      value.charCodeAt(EXPIRY_DIGITS) === INLINE_COOKIE
+        ? (JSON.parse(inlineCookieJson(value)) as object)
+        : this.#shapeObjects[value.charCodeAt(EXPIRY_DIGITS)]!
     const cookie = { expires: ms === 0 ? null : new Date(ms), ...attributes } as StoredCookie
     return { data: bodyData(value), cookie }
   }
@@ -425,7 +425,7 @@ export class MemoryStore extends Store implements SessionStore {
     const ms = readExpiry(value)
     const attributes =
       value.charCodeAt(EXPIRY_DIGITS) === INLINE_COOKIE
-        ? value.slice(HEADER_LENGTH, value.indexOf('\u0000', HEADER_LENGTH))
+        ? inlineCookieJson(value)
         : this.#cookieShapes[value.charCodeAt(EXPIRY_DIGITS)]!
     const data = bodyData(value)
     const expires = ms === 0 ? 'null' : `"${new Date(ms).toISOString()}"`
@@ -492,6 +492,11 @@ function appendFlash(
     if (list.length > 0) queue[kind] = [...(queue[kind] ?? []), ...list]
   }
   return queue
+}
+
+/** The JSON of the cookie's attributes that a stored string tagged INLINE_COOKIE carries. */
+function inlineCookieJson(value: string): string {
+  return value.slice(HEADER_LENGTH, value.indexOf('\u0000', HEADER_LENGTH))
 }
 
 /** The data JSON at the end of a stored string. */
