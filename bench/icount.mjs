@@ -28,10 +28,10 @@
 // (one per ~2,000 requests here) deoptimises the code whose classes died ("marking dependent code
 // for deoptimization, reason: weak objects" in node --trace-deopt), which is then compiled again.
 // That recompiling is steady-state cost, but how much of it falls into a window depends on where
-// the window starts in that cycle. Starting every window right after a full GC, and counting
-// 12,000 requests (several cycles), two runs of typed-session `write` gave 1,214k and 1,206k
-// (0.7% apart); with 3,000 requests after the GC 1,378k and 1,327k (3.8%); with 3,000 and no GC
-// the flows that write moved by up to 18%.
+// the window starts in that cycle. With 3,000 requests and no GC first, the flows that write moved
+// by up to 18% between two runs; with the GC and 12,000 requests, two full runs differed by at most
+// 7.2% (bare `new`), typed-session by at most 3.5% (bench/RESULTS.md). What still moves is the
+// compiler's share, through something timing-dependent not found yet.
 //
 // Usage: node bench/icount.mjs [--short] [--json <file>]
 // Env: ICOUNT_WARMUP (5000), ICOUNT_REQUESTS (12000), ICOUNT_FLOWS (read,write,new),
