@@ -19,12 +19,13 @@ export const DUMMY_COOKIE = `${COOKIE_NAME}=s%3A${'x'.repeat(32)}.${'y'.repeat(4
  */
 export function startServer(
   variant,
-  { execArgv = [], execPath = process.execPath, timeoutMs = 15_000, quiet = false } = {},
+  { execArgv = [], execPath = process.execPath, timeoutMs = 15_000, quiet = false, env = {} } = {},
 ) {
   // `execPath` other than node: a wrapper that ends in node, e.g. valgrind (bench/icount.mjs).
   const child = fork(join(BENCH_DIR, 'server.mjs'), [variant], {
     execArgv,
     execPath,
+    env: { ...process.env, ...env },
     stdio: ['ignore', quiet ? 'ignore' : 'inherit', 'pipe', 'ipc'],
   })
   let stderr = ''
@@ -65,7 +66,8 @@ export function startServer(
     })
   })
 
-  function command(cmd, timeout = 30_000) {
+  /** Send `cmd` (with `args`, merged into the message) and wait for the server's answer. */
+  function command(cmd, timeout = 30_000, args = {}) {
     if (exited) return Promise.reject(new Error(`${variant} has exited`))
     const id = ++nextId
     return new Promise((resolve, reject) => {
@@ -83,7 +85,7 @@ export function startServer(
           reject(e)
         },
       })
-      child.send({ id, cmd })
+      child.send({ ...args, id, cmd })
     })
   }
 

@@ -12,31 +12,33 @@
 // full GC (see below), then zeroes callgrind's counters (`vgdb --pid=<pid> zero`), sends N more,
 // and dumps (`vgdb --pid=<pid> dump`). The dump's total divided by N is the figure. The server is
 // idle in epoll_wait at both commands: vgdb interrupts it with ptrace, so the window holds exactly
-// those N requests and the idle loop around them. (callgrind_control -z / -d do the same through vgdb; `--toggle-collect` cannot be used
-// because V8's JIT code has no symbols valgrind can see; client requests would need a native
-// addon.)
+// those N requests and the idle loop around them. (callgrind_control -z / -d do the same through
+// vgdb; `--toggle-collect` cannot be used because V8's JIT code has no symbols valgrind can see;
+// client requests would need a native addon.)
 //
-// V8 flags, so that runs are comparable: a fixed young generation (--min/--max-semi-space-size,
-// scavenges at the same allocation volume in every run), --single-threaded (compilation and GC
-// on the main thread: no background thread whose timing varies from run to run), and
-// --heap-growing-percent=100 --no-memory-reducer --no-incremental-marking (full GCs when the heap
-// reaches a limit that depends on allocation alone; without them two runs differed by 4-5% on a
-// loaded machine), and fixed --hash-seed / --random-seed (see nodeFlags).
-//
-// Why a full GC before the window, and why a long window: Express gives every request's `req` and
-// `res` a hidden class of their own, optimised code holds those classes weakly, and every full GC
-// (one per ~2,000 requests here) deoptimises the code whose classes died ("marking dependent code
-// for deoptimization, reason: weak objects" in node --trace-deopt), which is then compiled again.
-// That recompiling is steady-state cost, but how much of it falls into a window depends on where
-// the window starts in that cycle. With 3,000 requests and no GC first, the flows that write moved
-// by up to 18% between two runs; with the GC and 12,000 requests, two full runs differed by at most
-// 7.2% (bare `new`), typed-session by at most 3.5% (bench/RESULTS.md). What still moves is the
-// compiler's share, through something timing-dependent not found yet.
+// What makes two runs agree (2026-12-02, bench/RESULTS.md). Express gives every request's `req`
+// and `res` a hidden class of their own; optimised code holds those classes weakly, and every full
+// GC deoptimises the code whose classes died ("marking dependent code for deoptimization, reason:
+// weak objects" in node --trace-deopt), which is then compiled again. That is steady-state cost,
+// but which code dies depends on the request a full GC lands in, and V8 starts one when an
+// allocation fails: a few bytes more or less anywhere (a pid, a port, a timestamp, a random id)
+// move it to another request, and from there the compiler's work diverges. Two runs of a
+// 12,000-request window with V8's own schedule differed by up to 7.2%, nearly all of it compiler.
+// So this script schedules the full GCs itself: every GC_CHECK_EVERY requests it asks the server
+// (IPC `gc-if-grown`) whether the old generation has grown by ICOUNT_GC_GROWTH_MB (32 MB, about
+// where V8 itself started one here) since the last one, and only then collects, between two
+// requests. V8's own trigger is set far above that (--heap-growing-percent=1000). The number of
+// full GCs in the window is in the JSON (`fullGcs`). Every window starts right after one.
+// The other sources of spread are fixed too (see STEADY_V8_FLAGS): a fixed young generation
+// (--min/--max-semi-space-size) and no scavenge task, so scavenges fall at the same allocation
+// volume; --single-threaded (no background compiler or GC thread); fixed --hash-seed /
+// --random-seed; no bytecode flushing; and no `Date` response header (BENCH_DATE_HEADER=0, see
+// bench/server.mjs: its cost is per second, not per request).
 //
 // Usage: node bench/icount.mjs [--short] [--json <file>]
 // Env: ICOUNT_WARMUP (5000), ICOUNT_REQUESTS (12000), ICOUNT_FLOWS (read,write,new),
 //      ICOUNT_VARIANTS (all of bench/config.mjs), ICOUNT_JOBS (servers under valgrind at once, 2),
-//      ICOUNT_SEMI_SPACE_MB (16), ICOUNT_NODE_FLAGS (extra node flags, e.g. --perf-basic-prof),
+//      ICOUNT_SEMI_SPACE_MB (16), ICOUNT_GC_GROWTH_MB (32), ICOUNT_NODE_FLAGS (extra node flags, e.g. --perf-basic-prof),
 //      ICOUNT_KEEP (1: keep the callgrind files, for callgrind_annotate / bench/icount-profile.mjs),
 //      REDIS_URL, TYPED_SESSION_ENTRY (as for npm run bench).
 // --short: 100 warm-up + 50 counted requests of the `read` flow, typed-session only (one server
@@ -65,6 +67,37 @@ const args = process.argv.slice(2)
 const short = args.includes('--short')
 const jsonArg = args.indexOf('--json')
 
+/** How often (in requests) the server is asked whether a full GC is due. */
+const GC_CHECK_EVERY = 100
+
+/**
+ * V8 flags that make runs comparable (why each: the comments), beside the fixed young generation
+ * (--min/--max-semi-space-size) that countOne adds.
+ */
+const STEADY_V8_FLAGS = [
+  '--single-threaded',
+  // Full GCs only when this script asks for them, between requests (the comment at the top): an
+  // old generation allowed to grow to 11 times what survives a full GC (about 110 MB here, far
+  // above the schedule's 32 MB), no memory reducer (timers), no incremental marking (its step
+  // sizes follow measured marking speed). --predictable-gc-schedule would do some of this but
+  // forces 4 MB semi-spaces.
+  '--heap-growing-percent=1000',
+  '--no-memory-reducer',
+  '--no-incremental-marking',
+  // Bytecode of functions idle for a few GCs is dropped and compiled again later: a GC-age
+  // heuristic that would put compile work into some windows and not others.
+  '--no-flush-bytecode',
+  // Scavenges only when the young generation is full: V8 otherwise starts one from a task when
+  // it is nearly full, and where the event loop runs that task is timing-dependent.
+  '--no-minor-gc-task',
+  // Fixed seeds: V8 picks its string-hash seed and its own RNG seed at random per process, which
+  // changes hash-table layouts and so how much work (and how many optimisations and
+  // deoptimisations) a run does. Two runs of typed-session `read` were 16% apart without these;
+  // with them, 1.0% (without the compiler's share: the same to 0.1%).
+  '--hash-seed=1',
+  '--random-seed=1',
+]
+
 export const config = {
   short,
   warmup: short ? 100 : envNumber('ICOUNT_WARMUP', 5000),
@@ -73,6 +106,7 @@ export const config = {
   variants: short ? ['typed-session'] : listFromEnv('ICOUNT_VARIANTS', VARIANTS),
   jobs: envNumber('ICOUNT_JOBS', 2),
   semiSpaceMb: envNumber('ICOUNT_SEMI_SPACE_MB', 16),
+  gcGrowthBytes: envNumber('ICOUNT_GC_GROWTH_MB', 32) * 1024 * 1024,
   extraNodeFlags: (process.env.ICOUNT_NODE_FLAGS ?? '').split(' ').filter(Boolean),
   keep: process.env.ICOUNT_KEEP === '1',
   redisUrl: REDIS_URL,
@@ -177,23 +211,7 @@ async function countOne(variant, flow) {
   const nodeFlags = [
     `--min-semi-space-size=${config.semiSpaceMb}`,
     `--max-semi-space-size=${config.semiSpaceMb}`,
-    '--single-threaded',
-    // GC on a schedule that depends on allocation only: a fixed heap-growing factor (V8 derives
-    // it from measured GC speed otherwise), no memory reducer (timers), and no incremental marking
-    // (its step sizes follow measured marking speed). --predictable-gc-schedule would do the same
-    // but forces 4 MB semi-spaces.
-    '--heap-growing-percent=100',
-    '--no-memory-reducer',
-    '--no-incremental-marking',
-    // Bytecode of functions idle for a few GCs is dropped and compiled again later: a GC-age
-    // heuristic that would put compile work into some windows and not others.
-    '--no-flush-bytecode',
-    // Fixed seeds: V8 picks its string-hash seed and its own RNG seed at random per process, which
-    // changes hash-table layouts and so how much work (and how many optimisations and
-    // deoptimisations) a run does. Two runs of typed-session `read` were 16% apart without these;
-    // with them, 1.0% (without the compiler's share: the same to 0.1%).
-    '--hash-seed=1',
-    '--random-seed=1',
+    ...STEADY_V8_FLAGS,
     '--expose-gc',
     // Where V8 writes a log if a profiling flag asks for one (not into the working tree).
     `--logfile=${join(dir, 'v8.log')}`,
@@ -205,20 +223,28 @@ async function countOne(variant, flow) {
     // Node's start-up under valgrind takes 10-30 s on an idle machine, minutes on a busy one.
     timeoutMs: 600_000,
     quiet: true,
+    env: { BENCH_DATE_HEADER: '0' },
   })
   try {
     const { withCookie, path } = FLOWS[flow]
     const cookie = withCookie ? (await login(server.port, variant, 1))[0] : undefined
     const agent = new Agent({ keepAlive: true, maxSockets: 1 })
-    const send = (n) => sequential(server.port, agent, path, cookie, n, variant)
+    let fullGcs = 0
+    // The full-GC schedule (why: the comment at the top), between requests.
+    const between = async () => {
+      const answer = await server.command('gc-if-grown', 120_000, { bytes: config.gcGrowthBytes })
+      if (answer.collected) fullGcs++
+    }
+    const send = (n) => sequential(server.port, agent, path, cookie, n, variant, between)
     const t0 = Date.now()
     const retriesBefore = retries
     await send(config.warmup)
-    // Every window starts right after a full GC (why: the comment at the top).
+    // Every window starts right after a full GC.
     await server.command('gc', 120_000)
     const t1 = Date.now()
     await vgdb(server.child.pid, 'instrumentation on')
     await vgdb(server.child.pid, 'zero')
+    fullGcs = 0
     await send(config.requests)
     await vgdb(server.child.pid, 'dump')
     const seconds = { warmup: (t1 - t0) / 1000, counted: (Date.now() - t1) / 1000 }
@@ -241,6 +267,7 @@ async function countOne(variant, flow) {
       requests: config.requests,
       perRequest: instructions / config.requests,
       compilerPerRequest,
+      fullGcs,
       seconds,
       retries: retries - retriesBefore,
       ...(config.keep ? { dump: join(dir, dump), pid: server.child.pid } : {}),
@@ -261,7 +288,7 @@ async function vgdb(pid, command) {
  * answer must be 200: a benchmark of error pages would count the wrong work. A new-session flow
  * sends no cookie; bare Express gets the same-size dummy cookie a session flow sends.
  */
-async function sequential(port, agent, path, cookie, n, variant) {
+async function sequential(port, agent, path, cookie, n, variant, between) {
   const headers = cookie ? { cookie } : {}
   const once = () =>
     new Promise((resolve, reject) => {
@@ -286,6 +313,7 @@ async function sequential(port, agent, path, cookie, n, variant) {
       status = await once()
     }
     if (status !== 200) throw new Error(`${variant} ${path} answered ${status}`)
+    if ((i + 1) % GC_CHECK_EVERY === 0) await between()
   }
 }
 
@@ -336,7 +364,7 @@ function render(rows, targets, machine) {
     `Instructions per request (callgrind Ir), ${config.warmup} warm-up + ${config.requests} ` +
       `counted sequential keep-alive requests per server process; node ${machine.node}, ` +
       `${machine.valgrind}, young generation fixed at ${config.semiSpaceMb} MB semi-spaces, ` +
-      `--single-threaded --heap-growing-percent=100 --no-memory-reducer --no-incremental-marking --no-flush-bytecode --hash-seed=1 --random-seed=1, a full GC before the window.`,
+      `${STEADY_V8_FLAGS.join(' ')}, no Date header, a full GC before the window.`,
   )
   lines.push('')
   lines.push(

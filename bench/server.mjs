@@ -4,6 +4,7 @@
 // gc (a full GC; needs --expose-gc), stop (clean up and exit 0, so `node --cpu-prof` writes its
 // profile).
 import { createServer } from 'node:http'
+import { getHeapSpaceStatistics } from 'node:v8'
 import express from 'express'
 import {
   COOKIE,
@@ -40,7 +41,19 @@ const lib = await loadLibrary(variant)
 // The HTTP server outlives the app: `reset` swaps in a fresh app (and so a fresh, empty store)
 // without a new process, so JIT state and connections survive between measurements.
 let app = makeApp()
-const server = createServer((req, res) => app(req, res))
+// BENCH_DATE_HEADER=0 (bench/icount.mjs): no `Date` response header. Node caches that header's
+// text and refreshes it from a one-second timer, so its cost is per second, not per request: under
+// valgrind (about 100 requests a second) that timer runs a hundred times more often per request
+// than in production, and how often depends on how busy the machine is.
+const sendDate = process.env.BENCH_DATE_HEADER !== '0'
+const server = createServer(
+  sendDate
+    ? (req, res) => app(req, res)
+    : (req, res) => {
+        res.sendDate = false
+        app(req, res)
+      },
+)
 server.keepAliveTimeout = 60_000
 await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
 const { port } = server.address()
@@ -66,9 +79,14 @@ async function onCommand(message) {
       process.send({ id, ok: true })
     } else if (cmd === 'gc') {
       // A full collection on request (bench/icount.mjs starts every counted window from one).
-      if (typeof globalThis.gc !== 'function') throw new Error('gc needs node --expose-gc')
-      globalThis.gc()
+      fullGc()
       process.send({ id, ok: true })
+    } else if (cmd === 'gc-if-grown') {
+      // bench/icount.mjs's full-GC schedule: a full collection once the old generation has grown
+      // by `bytes` since the last one, asked between requests (why: the comment at its top).
+      const grown = oldGenerationBytes() - oldAfterGc > message.bytes
+      if (grown) fullGc()
+      process.send({ id, ok: true, collected: grown })
     } else if (cmd === 'cpu') {
       process.send({ id, ok: true, cpu: process.cpuUsage(), memory: process.memoryUsage() })
     } else if (cmd === 'stop') {
@@ -80,6 +98,25 @@ async function onCommand(message) {
   } catch (err) {
     process.send({ id, ok: false, error: String(err?.stack ?? err) })
   }
+}
+
+/** Old-generation bytes in use right after the last full GC asked for over IPC. */
+let oldAfterGc = 0
+
+function fullGc() {
+  if (typeof globalThis.gc !== 'function') throw new Error('gc needs node --expose-gc')
+  globalThis.gc()
+  oldAfterGc = oldGenerationBytes()
+}
+
+/** Bytes in use in the spaces a scavenge promotes into (and large objects). */
+function oldGenerationBytes() {
+  let bytes = 0
+  for (const space of getHeapSpaceStatistics()) {
+    if (space.space_name === 'old_space' || space.space_name === 'large_object_space')
+      bytes += space.space_used_size
+  }
+  return bytes
 }
 
 let stopping = false
