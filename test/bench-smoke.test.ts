@@ -87,3 +87,42 @@ describe('bench servers', () => {
     })
   }
 })
+
+describe('bench server as bench/icount.mjs starts it', () => {
+  // No valgrind here: the same server with the environment icount.mjs gives it. A growth of one
+  // byte makes every 100th request a full GC (a 1 MB young generation: scavenges, so promotions,
+  // within 100 requests); the schedule must not change what a client sees.
+  it(
+    'sends no Date header, and makes the scheduled full GCs',
+    async () => {
+      const server = await startServer('typed-session', {
+        quiet: true,
+        timeoutMs: STARTUP_BOUND_MS,
+        execArgv: ['--expose-gc', '--max-semi-space-size=1'],
+        env: { BENCH_DATE_HEADER: '0', BENCH_GC_GROWTH_BYTES: '1' },
+      })
+      try {
+        const [cookie] = await login(server.port, 'typed-session', 1)
+        const before = (await server.command('gc-next')).scheduledGcs as number
+        for (let i = 0; i < 200; i++) {
+          const res = await fetch(`http://127.0.0.1:${server.port}/read`, { headers: { cookie } })
+          expect(res.status).toBe(200)
+          expect(res.headers.get('date')).toBeNull()
+          expect(await res.json()).toEqual({ userId: 'user-000123', views: 0, items: 3 })
+        }
+        // The one asked for by gc-next, and two from the schedule (requests 100 and 200).
+        const after = (await server.command('gc-next')).scheduledGcs as number
+        expect(after - before).toBe(3)
+      } finally {
+        await server.stop()
+      }
+    },
+    STARTUP_BOUND_MS + 60_000,
+  )
+
+  it('sends a Date header without BENCH_DATE_HEADER=0, as npm run bench measures', async () => {
+    const server = servers.get('bare')!
+    const res = await fetch(`http://127.0.0.1:${server.port}/read`)
+    expect(res.headers.get('date')).toMatch(/GMT$/)
+  })
+})
