@@ -66,8 +66,7 @@ export function startServer(
     })
   })
 
-  /** Send `cmd` (with `args`, merged into the message) and wait for the server's answer. */
-  function command(cmd, timeout = 30_000, args = {}) {
+  function command(cmd, timeout = 30_000) {
     if (exited) return Promise.reject(new Error(`${variant} has exited`))
     const id = ++nextId
     return new Promise((resolve, reject) => {
@@ -85,7 +84,7 @@ export function startServer(
           reject(e)
         },
       })
-      child.send({ ...args, id, cmd })
+      child.send({ id, cmd })
     })
   }
 

@@ -1,8 +1,8 @@
 // One benchmark server: `node bench/server.mjs <variant>`.
 // Listens on 127.0.0.1, port 0. Reports its port over IPC ({ type: 'ready', port }) when forked,
 // else prints `PORT <n>` on stdout. IPC commands: reset (empty store), cpu (process.cpuUsage()),
-// gc (a full GC; needs --expose-gc), stop (clean up and exit 0, so `node --cpu-prof` writes its
-// profile).
+// gc-next (a full GC in the next request's handler; needs --expose-gc and BENCH_GC_GROWTH_BYTES),
+// stop (clean up and exit 0, so `node --cpu-prof` writes its profile).
 import { createServer } from 'node:http'
 import { getHeapSpaceStatistics } from 'node:v8'
 import express from 'express'
@@ -77,10 +77,6 @@ async function onCommand(message) {
       await clearPg()
       app = makeApp()
       process.send({ id, ok: true })
-    } else if (cmd === 'gc') {
-      // A full collection now, between requests.
-      fullGc()
-      process.send({ id, ok: true })
     } else if (cmd === 'gc-next') {
       // bench/icount.mjs: a full collection in the next request's handler; answers how many the
       // schedule made so far.
@@ -99,7 +95,7 @@ async function onCommand(message) {
   }
 }
 
-/** Old-generation bytes in use right after the last full GC asked for over IPC. */
+/** Old-generation bytes in use right after the last scheduled full GC. */
 let oldAfterGc = 0
 
 function fullGc() {
