@@ -28,11 +28,11 @@
 // bench/server.mjs): every 100 requests, a route handler looks at how much the old generation has
 // grown since the last full GC, and past ICOUNT_GC_GROWTH_MB (32 MB, about where V8 itself started
 // one here) collects there and then. V8's own trigger is set far above that
-// (--heap-growing-percent=1000). Inside a handler, not between two requests: a GC between requests
-// finds nothing of a request alive, and then kills nearly twice as much optimised code (typed-session
-// `write`: 392 TurboFan compilations in the window instead of 207 with V8's own schedule; from
-// inside the handler, 175-184). The number of full GCs in the window is in the JSON (`fullGcs`);
-// the window starts right after one, made in the request before it.
+// (--heap-growing-percent=1000). Inside a handler, not between two requests: a GC between
+// requests finds nothing of a request alive, and then kills nearly twice as much optimised code
+// (typed-session `write`: 392 TurboFan compilations in the window instead of 207 with V8's own
+// schedule; from inside the handler, 175-184). The number of full GCs in the window is in the
+// JSON (`fullGcs`); the window starts right after one, made in the request before it.
 // The other sources of spread are fixed too (see STEADY_V8_FLAGS): a fixed young generation
 // (--min/--max-semi-space-size) and no scavenge task, so scavenges fall at the same allocation
 // volume; --single-threaded (no background compiler or GC thread); fixed --hash-seed /
@@ -42,7 +42,8 @@
 // Usage: node bench/icount.mjs [--short] [--json <file>]
 // Env: ICOUNT_WARMUP (5000), ICOUNT_REQUESTS (12000), ICOUNT_FLOWS (read,write,new),
 //      ICOUNT_VARIANTS (all of bench/config.mjs), ICOUNT_JOBS (servers under valgrind at once, 2),
-//      ICOUNT_SEMI_SPACE_MB (16), ICOUNT_GC_GROWTH_MB (32), ICOUNT_NODE_FLAGS (extra node flags, e.g. --perf-basic-prof),
+//      ICOUNT_SEMI_SPACE_MB (16), ICOUNT_GC_GROWTH_MB (32),
+//      ICOUNT_NODE_FLAGS (extra node flags, e.g. --perf-basic-prof),
 //      ICOUNT_KEEP (1: keep the callgrind files, for callgrind_annotate / bench/icount-profile.mjs),
 //      REDIS_URL, TYPED_SESSION_ENTRY (as for npm run bench).
 // --short: 100 warm-up + 50 counted requests of the `read` flow, typed-session only (one server
