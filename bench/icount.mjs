@@ -3,7 +3,7 @@
 //
 // Why instructions: on a shared machine wall-clock throughput moves by +-10-30% between runs, so
 // it cannot steer optimisation; the number of instructions the server executes for the same work
-// is nearly the same on every run (two runs agree within ~1%).
+// is the same on every run (two runs of every row agree within 0.7%: bench/RESULTS.md).
 //
 // How: every (server, flow) pair gets its own server process, started as
 // `valgrind --tool=callgrind node <fixed V8 flags> bench/server.mjs <variant>` (fork() with
