@@ -13,7 +13,11 @@ export const ROOT = dirname(BENCH_DIR)
 export const DUMMY_COOKIE = `${COOKIE_NAME}=s%3A${'x'.repeat(32)}.${'y'.repeat(43)}`
 
 /**
- * Fork `bench/server.mjs <variant>` and wait for its port.
+ * Fork `bench/server.mjs <variant>` and wait for its port. `env` is added to this process's
+ * environment for the server (bench/icount.mjs's BENCH_* settings).
+ * @param {string} variant
+ * @param {{ execArgv?: string[], execPath?: string, timeoutMs?: number, quiet?: boolean,
+ *   env?: Record<string, string> }} [options]
  * @returns {Promise<{ variant: string, port: number, child: import('node:child_process').ChildProcess,
  *   command: (cmd: string) => Promise<Record<string, unknown>>, stop: () => Promise<void> }>}
  */
