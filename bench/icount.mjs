@@ -81,8 +81,7 @@ const STEADY_V8_FLAGS = [
   // Full GCs on the benchmark's schedule (the comment at the top): an old generation allowed to
   // grow to 11 times what survives a full GC (about 110 MB here, far above the schedule's 32 MB),
   // no memory reducer (timers), no incremental marking (its step sizes follow measured marking
-  // speed). --predictable-gc-schedule would do some of this but
-  // forces 4 MB semi-spaces.
+  // speed). --predictable-gc-schedule would do some of this but forces 4 MB semi-spaces.
   '--heap-growing-percent=1000',
   '--no-memory-reducer',
   '--no-incremental-marking',
@@ -360,7 +359,9 @@ function render(rows, targets, machine) {
     `Instructions per request (callgrind Ir), ${config.warmup} warm-up + ${config.requests} ` +
       `counted sequential keep-alive requests per server process; node ${machine.node}, ` +
       `${machine.valgrind}, young generation fixed at ${config.semiSpaceMb} MB semi-spaces, ` +
-      `${STEADY_V8_FLAGS.join(' ')}, no Date header, a full GC before the window.`,
+      `${STEADY_V8_FLAGS.join(' ')}, no Date header; full GCs from a route handler once the old ` +
+      `generation has grown by ${config.gcGrowthBytes / 1024 / 1024} MB (checked every 100 ` +
+      'requests), one right before the window.',
   )
   lines.push('')
   lines.push(
