@@ -339,7 +339,8 @@ function summarize(results, variants) {
 /** The express-session row a typed-session row is compared with: the same store kind. */
 function expressSessionBaseline(variant) {
   if (!variant.startsWith('typed-session')) return undefined
-  return variant.replace(/^typed-session/, 'express-session').replace(/-native$/, '')
+  // typed-session-native-redis is compared with express-session-redis (connect-redis).
+  return variant.replace(/^typed-session/, 'express-session').replace('-native-', '-')
 }
 
 function evaluateTargets(rows) {
