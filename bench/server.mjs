@@ -1,7 +1,8 @@
 // One benchmark server: `node bench/server.mjs <variant>`.
 // Listens on 127.0.0.1, port 0. Reports its port over IPC ({ type: 'ready', port }) when forked,
-// else prints `PORT <n>` on stdout. IPC commands: reset (empty store), cpu (process.cpuUsage()),
-// gc-next (a full GC in the next request's handler; needs --expose-gc and BENCH_GC_GROWTH_BYTES),
+// else prints `PORT <n>` on stdout. IPC commands: reset (empty store), cpu (process.cpuUsage(),
+// and how many full GCs the schedule below made), gc-next (a full GC in the next request's
+// handler; needs --expose-gc and BENCH_GC_GROWTH_BYTES),
 // stop (clean up and exit 0, so `node --cpu-prof` writes its profile).
 import { createServer } from 'node:http'
 import { getHeapSpaceStatistics } from 'node:v8'
@@ -78,12 +79,12 @@ async function onCommand(message) {
       app = makeApp()
       process.send({ id, ok: true })
     } else if (cmd === 'gc-next') {
-      // bench/icount.mjs: a full collection in the next request's handler; answers how many the
-      // schedule made so far.
+      // bench/icount.mjs: a full collection in the next request's handler.
       gcNext = true
       process.send({ id, ok: true, scheduledGcs })
     } else if (cmd === 'cpu') {
-      process.send({ id, ok: true, cpu: process.cpuUsage(), memory: process.memoryUsage() })
+      const memory = process.memoryUsage()
+      process.send({ id, ok: true, cpu: process.cpuUsage(), memory, scheduledGcs })
     } else if (cmd === 'stop') {
       process.send?.({ id, ok: true })
       await stop()
@@ -107,7 +108,8 @@ function fullGc() {
 // BENCH_GC_GROWTH_BYTES (bench/icount.mjs): full GCs on a schedule of the benchmark's own, from
 // inside a route handler, as V8's own trigger lands in the middle of some request (why: the comment
 // at the top of bench/icount.mjs). Every GC_CHECK_EVERY requests the handler looks at how much
-// the old generation has grown since the last full GC.
+// the old generation has grown since the last full GC. Called from each handler, not a middleware
+// of its own, which would add a router layer to every counted request.
 const GC_CHECK_EVERY = 100
 const gcGrowthBytes = Number(process.env.BENCH_GC_GROWTH_BYTES ?? 0)
 let served = 0

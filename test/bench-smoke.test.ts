@@ -111,7 +111,7 @@ describe('bench server as bench/icount.mjs starts it', () => {
           expect(await res.json()).toEqual({ userId: 'user-000123', views: 0, items: 3 })
         }
         // The one asked for by gc-next, and two from the schedule (requests 100 and 200).
-        const after = (await server.command('gc-next')).scheduledGcs as number
+        const after = (await server.command('cpu')).scheduledGcs as number
         expect(after - before).toBe(3)
       } finally {
         await server.stop()
